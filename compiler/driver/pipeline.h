@@ -1,0 +1,20 @@
+/* pipeline.h - the stages every mode shares: read + check the model, lower it
+ * to IR and verify it. Each returns NULL after reporting a user error. */
+#ifndef BNNC_PIPELINE_H
+#define BNNC_PIPELINE_H
+
+#include "arena.h"
+#include "driver.h"
+#include "ir.h"
+#include "model.h"
+
+/* Parse and check opts->model_path; errors go to stderr with carets. */
+Model *pipeline_load_model(Arena *arena, const DriverOptions *opts);
+
+/* Lower to IR and verify; prints the IR after lowering with --print-after-all. */
+IrGraph *pipeline_lower(Arena *arena, const Model *model, const DriverOptions *opts);
+
+/* Verify g after a stage named `stage`; a failure is a bnnc bug (exit 70). */
+void pipeline_verify(const IrGraph *g, const char *stage, const DriverOptions *opts);
+
+#endif
