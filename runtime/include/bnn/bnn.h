@@ -8,6 +8,7 @@
 #include "bnn/ops.h"
 #include "bnn/net.h"
 #include "bnn/optim.h"
+#include "bnn/io.h"
 
 #define BNN_VERSION_STRING "0.1.0"
 
