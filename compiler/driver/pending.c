@@ -8,7 +8,5 @@ static int pending(const char *mode) {
   return BNNC_EXIT_INTERNAL;
 }
 
-int driver_train(const DriverOptions *o) { (void)o; return pending("--train"); }
-int driver_eval(const DriverOptions *o) { (void)o; return pending("--eval"); }
 int driver_stats(const DriverOptions *o) { (void)o; return pending("--stats"); }
 int driver_verify(const DriverOptions *o) { (void)o; return pending("--verify"); }
