@@ -1,0 +1,813 @@
+/* kernels.c - LLVM IR for each op of the graph IR, one emit_* function per op.
+ *
+ * Every kernel reads its inputs from and writes its result to the buffers of
+ * cg->node_ptr (the input, scratch, or the caller's output) and takes params
+ * from their bound data at compile time, re-laid out for the kernel:
+ *
+ *   bit weights   rows of `stride` 64-bit words (stride = words rounded up to
+ *                 8 when there are >= 8 words, so each 8-word chunk is one
+ *                 64-byte aligned <8 x i64>), zero padding, extra zero rows up
+ *                 to the kernel's row block; a 64-byte aligned internal global.
+ *   XNOR-popcount for each block of CG_ROWS rows: one pass over the input in
+ *                 <8 x i64> chunks, x loaded once per chunk and XORed with
+ *                 each row's chunk, `llvm.ctpop.v8i64` summed per row in a
+ *                 vector accumulator (vpopcntq on AVX-512 VPOPCNTDQ, vpshufb
+ *                 sequences on AVX2, cnt on NEON); one horizontal add per row
+ *                 at the end; the tail words (< 8) as scalar i64 ctpop.
+ *   thresholds    fused into the popcount epilogue: output bit = (pop - lo)
+ *                 >u span, with lo/span precomputed per row from thr/flip, and
+ *                 64 rows packed straight into one output word.
+ *
+ * Float ops follow the runtime's eval-mode arithmetic: batchnorm computes
+ * (x - mean) / sqrtf(var + eps) * gamma + beta with the square root taken at
+ * compile time; exp (sigmoid, softmax) is our own (no libm call can remain).
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cg.h"
+
+enum { CG_ROWS = 4 };   /* output rows per pass over the input words */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static LLVMValueRef ptr_of(Cg *cg, const IrNode *n) {
+  LLVMValueRef p = cg->node_ptr[n->id];
+  if (!p) BNNC_BUG("codegen: %%%d (%s) has no buffer", n->id, ir_op_info[n->op].name);
+  return p;
+}
+
+static const void *param_data(const IrNode *p, ElemType elem) {
+  BNNC_ASSERT(p->op == IR_PARAM && p->data && p->type.elem == elem);
+  return p->data;
+}
+
+static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+static int64_t channels(const IrType *t) { return t->shape.rank == 0 ? 1 : t->shape.dims[0]; }
+
+static int64_t last_dim(const IrType *t) { return t->shape.rank == 0 ? 1 : t->shape.dims[t->shape.rank - 1]; }
+
+static int64_t numel(const IrType *t) { return shape_numel(&t->shape); }
+
+static void *xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size);
+  if (!p) BNNC_BUG("out of memory in code generation");
+  return p;
+}
+
+static LLVMValueRef f32_table(Cg *cg, const char *what, const float *v, int64_t n) {
+  return cg_const_global(cg, what, v, (size_t)n * sizeof *v, cg->f32);
+}
+
+static LLVMValueRef i32_table(Cg *cg, const char *what, const int32_t *v, int64_t n) {
+  return cg_const_global(cg, what, v, (size_t)n * sizeof *v, cg->i32);
+}
+
+/* A per-channel f32 param (1 or C values) expanded to C values. */
+static LLVMValueRef channel_table(Cg *cg, const char *what, const IrNode *p, int64_t c) {
+  const float *src = param_data(p, ELEM_F32);
+  int64_t n = numel(&p->type);
+  float *v = xcalloc((size_t)c, sizeof *v);
+  for (int64_t i = 0; i < c; i++) v[i] = src[n == 1 ? 0 : i];
+  LLVMValueRef t = f32_table(cg, what, v, c);
+  free(v);
+  return t;
+}
+
+/* ---- exp: range reduction to [-ln2/2, ln2/2] and a degree-7 polynomial
+ * (Cephes expf coefficients), about 1-2 ulp; no libm. ----------------------- */
+
+static LLVMValueRef emit_exp(Cg *cg, LLVMValueRef x) {
+  LLVMBuilderRef b = cg->b;
+  /* exp(-87.3) is the smallest normal result; above 88 the result would
+   * overflow the 2^k construction (and f32 itself soon after). */
+  LLVMValueRef lo = cg_f32(cg, -87.33654f), hi = cg_f32(cg, 88.0f);
+  x = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOLT, x, lo, ""), lo, x, "");
+  x = LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x, hi, ""), hi, x, "");
+  /* k = floor(x * log2(e) + 0.5) without a floor() call */
+  LLVMValueRef t = LLVMBuildFAdd(b, LLVMBuildFMul(b, x, cg_f32(cg, 1.44269504088896341f), ""),
+                                 cg_f32(cg, 0.5f), "");
+  LLVMValueRef k = LLVMBuildFPToSI(b, t, cg->i32, "");
+  LLVMValueRef kf = LLVMBuildSIToFP(b, k, cg->f32, "");
+  LLVMValueRef too_big = LLVMBuildFCmp(b, LLVMRealOGT, kf, t, "");
+  k = LLVMBuildSub(b, k, LLVMBuildZExt(b, too_big, cg->i32, ""), "k");
+  kf = LLVMBuildSIToFP(b, k, cg->f32, "");
+  /* r = x - k ln2, ln2 split in two for accuracy */
+  LLVMValueRef r = LLVMBuildFSub(b, x, LLVMBuildFMul(b, kf, cg_f32(cg, 0.693359375f), ""), "");
+  r = LLVMBuildFSub(b, r, LLVMBuildFMul(b, kf, cg_f32(cg, -2.12194440e-4f), ""), "r");
+  static const float poly[] = {1.9875691500E-4f, 1.3981999507E-3f, 8.3334519073E-3f,
+                               4.1665795894E-2f, 1.6666665459E-1f, 5.0000001201E-1f};
+  LLVMValueRef p = cg_f32(cg, poly[0]);
+  for (size_t i = 1; i < sizeof poly / sizeof poly[0]; i++)
+    p = LLVMBuildFAdd(b, LLVMBuildFMul(b, p, r, ""), cg_f32(cg, poly[i]), "");
+  LLVMValueRef r2 = LLVMBuildFMul(b, r, r, "");
+  LLVMValueRef y = LLVMBuildFAdd(b, LLVMBuildFAdd(b, LLVMBuildFMul(b, p, r2, ""), r, ""), cg_f32(cg, 1.0f), "");
+  /* 2^k from the exponent bits; k is in [-126, 127] after the clamp */
+  LLVMValueRef bits = LLVMBuildShl(b, LLVMBuildAdd(b, k, cg_i32(cg, 127), ""), cg_i32(cg, 23), "");
+  LLVMValueRef pow2k = LLVMBuildBitCast(b, bits, cg->f32, "");
+  return LLVMBuildFMul(b, y, pow2k, "exp");
+}
+
+/* ---- element loops ---------------------------------------------------------- */
+
+/* y[i] = f(x[i]) for an elementwise f32 op. */
+typedef LLVMValueRef (*UnaryFn)(Cg *cg, LLVMValueRef x);
+
+static void emit_map_f32(Cg *cg, const IrNode *n, UnaryFn f) {
+  LLVMValueRef x = ptr_of(cg, n->inputs[0]), y = ptr_of(cg, n);
+  CgLoop l;
+  cg_loop_begin(cg, &l, cg_i64(cg, numel(&n->type)), "map");
+  LLVMValueRef v = cg_load(cg, x, cg->f32, l.index, 4);
+  cg_store(cg, f(cg, v), y, cg->f32, l.index, 4);
+  cg_loop_end(cg, &l);
+}
+
+static LLVMValueRef relu(Cg *cg, LLVMValueRef x) {
+  LLVMValueRef pos = LLVMBuildFCmp(cg->b, LLVMRealOGT, x, cg_f32(cg, 0.0f), "");
+  return LLVMBuildSelect(cg->b, pos, x, cg_f32(cg, 0.0f), "relu");
+}
+
+static LLVMValueRef htanh(Cg *cg, LLVMValueRef x) {
+  LLVMValueRef lo = cg_f32(cg, -1.0f), hi = cg_f32(cg, 1.0f);
+  x = LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOLT, x, lo, ""), lo, x, "");
+  return LLVMBuildSelect(cg->b, LLVMBuildFCmp(cg->b, LLVMRealOGT, x, hi, ""), hi, x, "htanh");
+}
+
+static LLVMValueRef sigmoid(Cg *cg, LLVMValueRef x) {
+  LLVMValueRef e = emit_exp(cg, LLVMBuildFNeg(cg->b, x, ""));
+  return LLVMBuildFDiv(cg->b, cg_f32(cg, 1.0f), LLVMBuildFAdd(cg->b, cg_f32(cg, 1.0f), e, ""), "sigmoid");
+}
+
+static LLVMValueRef identity(Cg *cg, LLVMValueRef x) { return x; }
+
+/* Byte copy of a value (dropout, flatten of unpacked types, output). */
+static void emit_copy(Cg *cg, LLVMValueRef from, LLVMValueRef to, int64_t bytes) {
+  bool words = bytes % 4 == 0;
+  LLVMTypeRef t = words ? cg->i32 : cg->i8;
+  CgLoop l;
+  cg_loop_begin(cg, &l, cg_i64(cg, words ? bytes / 4 : bytes), "copy");
+  cg_store(cg, cg_load(cg, from, t, l.index, words ? 4 : 1), to, t, l.index, words ? 4 : 1);
+  cg_loop_end(cg, &l);
+}
+
+/* Load element i of a u8/i32/f32 buffer as f32. */
+static LLVMValueRef load_as_f32(Cg *cg, LLVMValueRef base, ElemType elem, LLVMValueRef i) {
+  switch (elem) {
+  case ELEM_U8: return LLVMBuildUIToFP(cg->b, cg_load(cg, base, cg->i8, i, 1), cg->f32, "");
+  case ELEM_I32: return LLVMBuildSIToFP(cg->b, cg_load(cg, base, cg->i32, i, 4), cg->f32, "");
+  case ELEM_F32: return cg_load(cg, base, cg->f32, i, 4);
+  default: BNNC_BUG("load_as_f32: element type %s", elem_type_name(elem));
+  }
+}
+
+/* ---- per-channel ops: affine and batchnorm -------------------------------- */
+
+/* y = x * scale[c] + shift[c]; with div: y = (x - shift[c]) / scale[c] * mul[c] + add[c]. */
+static void emit_affine(Cg *cg, const IrNode *n) {
+  const IrType *xt = &n->inputs[0]->type;
+  int64_t c = channels(xt), inner = numel(xt) / c;
+  LLVMValueRef scale = channel_table(cg, "scale", n->inputs[1], c);
+  LLVMValueRef shift = channel_table(cg, "shift", n->inputs[2], c);
+  LLVMValueRef x = ptr_of(cg, n->inputs[0]), y = ptr_of(cg, n);
+  CgLoop lc, li;
+  cg_loop_begin(cg, &lc, cg_i64(cg, c), "affine.c");
+  LLVMValueRef s = cg_load(cg, scale, cg->f32, lc.index, 4);
+  LLVMValueRef t = cg_load(cg, shift, cg->f32, lc.index, 4);
+  cg_loop_begin(cg, &li, cg_i64(cg, inner), "affine.i");
+  LLVMValueRef i = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lc.index, cg_i64(cg, inner), ""), li.index, "");
+  LLVMValueRef v = load_as_f32(cg, x, xt->elem, i);
+  v = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, v, s, ""), t, "");
+  cg_store(cg, v, y, cg->f32, i, 4);
+  cg_loop_end(cg, &li);
+  cg_loop_end(cg, &lc);
+}
+
+static void emit_batchnorm(Cg *cg, const IrNode *n) {
+  const IrType *xt = &n->inputs[0]->type;
+  int64_t c = channels(xt), inner = numel(xt) / c;
+  const float *var = param_data(n->inputs[4], ELEM_F32);
+  float *denom = xcalloc((size_t)c, sizeof *denom);
+  for (int64_t k = 0; k < c; k++) denom[k] = sqrtf(var[k] + n->attrs.eps);
+  LLVMValueRef gamma = channel_table(cg, "gamma", n->inputs[1], c);
+  LLVMValueRef beta = channel_table(cg, "beta", n->inputs[2], c);
+  LLVMValueRef mean = channel_table(cg, "mean", n->inputs[3], c);
+  LLVMValueRef den = f32_table(cg, "denom", denom, c);
+  free(denom);
+  LLVMValueRef x = ptr_of(cg, n->inputs[0]), y = ptr_of(cg, n);
+  CgLoop lc, li;
+  cg_loop_begin(cg, &lc, cg_i64(cg, c), "bn.c");
+  LLVMValueRef g = cg_load(cg, gamma, cg->f32, lc.index, 4);
+  LLVMValueRef bt = cg_load(cg, beta, cg->f32, lc.index, 4);
+  LLVMValueRef m = cg_load(cg, mean, cg->f32, lc.index, 4);
+  LLVMValueRef d = cg_load(cg, den, cg->f32, lc.index, 4);
+  cg_loop_begin(cg, &li, cg_i64(cg, inner), "bn.i");
+  LLVMValueRef i = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lc.index, cg_i64(cg, inner), ""), li.index, "");
+  LLVMValueRef v = cg_load(cg, x, cg->f32, i, 4);
+  v = LLVMBuildFDiv(cg->b, LLVMBuildFSub(cg->b, v, m, ""), d, "");
+  v = LLVMBuildFAdd(cg->b, LLVMBuildFMul(cg->b, v, g, ""), bt, "");
+  cg_store(cg, v, y, cg->f32, i, 4);
+  cg_loop_end(cg, &li);
+  cg_loop_end(cg, &lc);
+}
+
+/* ---- packing values into bits (sign, threshold) --------------------------- */
+
+/* Returns i1: 1 when element `i` (i64) of the source is -1. */
+typedef LLVMValueRef (*NegBitFn)(Cg *cg, const IrNode *n, const void *state, LLVMValueRef i);
+
+/* Packs numel(n) elements into n's bit rows: row r, column j -> word
+ * r*W + j/64, bit j%64; padding bits are 0. */
+static void emit_pack(Cg *cg, const IrNode *n, NegBitFn neg_bit, const void *state) {
+  int64_t last = last_dim(&n->type), rows = numel(&n->type) / last;
+  int64_t words = (last + 63) / 64;
+  LLVMValueRef y = ptr_of(cg, n);
+  CgLoop lr, lw, lb;
+  cg_loop_begin(cg, &lr, cg_i64(cg, rows), "pack.row");
+  cg_loop_begin(cg, &lw, cg_i64(cg, words), "pack.word");
+  LLVMValueRef col0 = LLVMBuildMul(cg->b, lw.index, cg_i64(cg, 64), "");
+  cg_loop_begin(cg, &lb, cg_i64(cg, 64), "pack.bit");
+  LLVMValueRef word = cg_loop_carry(cg, &lb, cg_i64(cg, 0));
+  LLVMValueRef col = LLVMBuildAdd(cg->b, col0, lb.index, "");
+  LLVMValueRef inside = LLVMBuildICmp(cg->b, LLVMIntULT, col, cg_i64(cg, last), "");
+  LLVMValueRef safe_col = LLVMBuildSelect(cg->b, inside, col, cg_i64(cg, last - 1), "");
+  LLVMValueRef i = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lr.index, cg_i64(cg, last), ""), safe_col, "");
+  LLVMValueRef bit = LLVMBuildAnd(cg->b, neg_bit(cg, n, state, i), inside, "");
+  LLVMValueRef shifted = LLVMBuildShl(cg->b, LLVMBuildZExt(cg->b, bit, cg->i64, ""), lb.index, "");
+  cg_loop_next(&lb, word, LLVMBuildOr(cg->b, word, shifted, ""));
+  cg_loop_end(cg, &lb);
+  LLVMValueRef wi = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lr.index, cg_i64(cg, words), ""), lw.index, "");
+  cg_store(cg, lb.next[0], y, cg->i64, wi, 8);
+  cg_loop_end(cg, &lw);
+  cg_loop_end(cg, &lr);
+}
+
+static LLVMValueRef sign_neg_bit(Cg *cg, const IrNode *n, const void *state, LLVMValueRef i) {
+  const IrNode *x = n->inputs[0];
+  LLVMValueRef xp = ptr_of(cg, x);
+  if (x->type.elem == ELEM_I32)
+    return LLVMBuildICmp(cg->b, LLVMIntSLT, cg_load(cg, xp, cg->i32, i, 4), cg_i32(cg, 0), "");
+  /* +1 where x >= 0: anything else (negative, NaN) is -1 */
+  return LLVMBuildFCmp(cg->b, LLVMRealULT, cg_load(cg, xp, cg->f32, i, 4), cg_f32(cg, 0.0f), "neg");
+}
+
+typedef struct ThresholdState {
+  LLVMValueRef lo, hi;    /* i32 tables: +1 iff lo[c] <= x <= hi[c] */
+  int64_t inner;          /* elements per channel */
+} ThresholdState;
+
+static LLVMValueRef threshold_neg_bit(Cg *cg, const IrNode *n, const void *state, LLVMValueRef i) {
+  const ThresholdState *s = state;
+  LLVMValueRef x = cg_load(cg, ptr_of(cg, n->inputs[0]), cg->i32, i, 4);
+  LLVMValueRef c = i;
+  if (s->inner > 1) {
+    /* 32-bit division by a constant: no i64 division helper on 32-bit targets */
+    LLVMValueRef i32 = LLVMBuildTrunc(cg->b, i, cg->i32, "");
+    c = LLVMBuildZExt(cg->b, LLVMBuildUDiv(cg->b, i32, cg_i32(cg, s->inner), ""), cg->i64, "");
+  }
+  LLVMValueRef lo = cg_load(cg, s->lo, cg->i32, c, 4), hi = cg_load(cg, s->hi, cg->i32, c, 4);
+  LLVMValueRef pos = LLVMBuildAnd(cg->b, LLVMBuildICmp(cg->b, LLVMIntSGE, x, lo, ""),
+                                  LLVMBuildICmp(cg->b, LLVMIntSLE, x, hi, ""), "");
+  return LLVMBuildNot(cg->b, pos, "");
+}
+
+/* thr/flip -> the accumulator range that gives +1: flip ? x <= thr : x >= thr. */
+static void acc_range(int32_t thr, int32_t flip, int32_t *lo, int32_t *hi) {
+  *lo = flip ? INT32_MIN : thr;
+  *hi = flip ? thr : INT32_MAX;
+}
+
+static void emit_threshold(Cg *cg, const IrNode *n) {
+  int64_t c = numel(&n->inputs[1]->type);
+  const int32_t *thr = param_data(n->inputs[1], ELEM_I32), *flip = param_data(n->inputs[2], ELEM_I32);
+  int32_t *lo = xcalloc((size_t)c, sizeof *lo), *hi = xcalloc((size_t)c, sizeof *hi);
+  for (int64_t k = 0; k < c; k++) acc_range(thr[k], flip[k], &lo[k], &hi[k]);
+  ThresholdState s = {i32_table(cg, "thr.lo", lo, c), i32_table(cg, "thr.hi", hi, c),
+                      numel(&n->inputs[0]->type) / channels(&n->inputs[0]->type)};
+  free(lo);
+  free(hi);
+  emit_pack(cg, n, threshold_neg_bit, &s);
+}
+
+/* ---- convert and flatten ------------------------------------------------- */
+
+static void emit_convert(Cg *cg, const IrNode *n) {
+  const IrNode *x = n->inputs[0];
+  LLVMValueRef xp = ptr_of(cg, x), y = ptr_of(cg, n);
+  if (x->type.elem != ELEM_BIT) {
+    CgLoop l;
+    cg_loop_begin(cg, &l, cg_i64(cg, numel(&n->type)), "convert");
+    cg_store(cg, load_as_f32(cg, xp, x->type.elem, l.index), y, cg->f32, l.index, 4);
+    cg_loop_end(cg, &l);
+    return;
+  }
+  int64_t last = last_dim(&x->type), rows = numel(&x->type) / last, words = (last + 63) / 64;
+  CgLoop lr, lc;
+  cg_loop_begin(cg, &lr, cg_i64(cg, rows), "unpack.row");
+  cg_loop_begin(cg, &lc, cg_i64(cg, last), "unpack.col");
+  LLVMValueRef wi = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lr.index, cg_i64(cg, words), ""),
+                                 LLVMBuildLShr(cg->b, lc.index, cg_i64(cg, 6), ""), "");
+  LLVMValueRef word = cg_load(cg, xp, cg->i64, wi, 8);
+  LLVMValueRef bit = LLVMBuildTrunc(
+      cg->b, LLVMBuildLShr(cg->b, word, LLVMBuildAnd(cg->b, lc.index, cg_i64(cg, 63), ""), ""), cg->i1, "");
+  LLVMValueRef v = LLVMBuildSelect(cg->b, bit, cg_f32(cg, -1.0f), cg_f32(cg, 1.0f), "");
+  LLVMValueRef i = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lr.index, cg_i64(cg, last), ""), lc.index, "");
+  cg_store(cg, v, y, cg->f32, i, 4);
+  cg_loop_end(cg, &lc);
+  cg_loop_end(cg, &lr);
+}
+
+/* Bits of [.., last] rows re-packed as one row: element k -> word k/64. */
+static void emit_flatten_bits(Cg *cg, const IrNode *n) {
+  const IrNode *x = n->inputs[0];
+  int64_t last = last_dim(&x->type), rows = numel(&x->type) / last, words = (last + 63) / 64;
+  int64_t out_words = (numel(&n->type) + 63) / 64;
+  LLVMValueRef xp = ptr_of(cg, x), y = ptr_of(cg, n);
+  CgLoop lz, lr, lc;
+  cg_loop_begin(cg, &lz, cg_i64(cg, out_words), "flat.zero");
+  cg_store(cg, cg_i64(cg, 0), y, cg->i64, lz.index, 8);
+  cg_loop_end(cg, &lz);
+  cg_loop_begin(cg, &lr, cg_i64(cg, rows), "flat.row");
+  cg_loop_begin(cg, &lc, cg_i64(cg, last), "flat.col");
+  LLVMValueRef wi = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lr.index, cg_i64(cg, words), ""),
+                                 LLVMBuildLShr(cg->b, lc.index, cg_i64(cg, 6), ""), "");
+  LLVMValueRef bit = LLVMBuildAnd(
+      cg->b,
+      LLVMBuildLShr(cg->b, cg_load(cg, xp, cg->i64, wi, 8), LLVMBuildAnd(cg->b, lc.index, cg_i64(cg, 63), ""), ""),
+      cg_i64(cg, 1), "");
+  LLVMValueRef k = LLVMBuildAdd(cg->b, LLVMBuildMul(cg->b, lr.index, cg_i64(cg, last), ""), lc.index, "");
+  LLVMValueRef ok = LLVMBuildLShr(cg->b, k, cg_i64(cg, 6), "");
+  LLVMValueRef old = cg_load(cg, y, cg->i64, ok, 8);
+  LLVMValueRef set = LLVMBuildShl(cg->b, bit, LLVMBuildAnd(cg->b, k, cg_i64(cg, 63), ""), "");
+  cg_store(cg, LLVMBuildOr(cg->b, old, set, ""), y, cg->i64, ok, 8);
+  cg_loop_end(cg, &lc);
+  cg_loop_end(cg, &lr);
+}
+
+/* ---- float dot products (linear, and real-input binary layers) ----------- */
+
+/* sum_j x[j] * w[row * in + j] in f32: eight lanes of partial sums in a
+ * <8 x float>, then the tail, then the lanes added in order. */
+static LLVMValueRef emit_dot_f32(Cg *cg, LLVMValueRef x, LLVMValueRef w, LLVMValueRef row, int64_t in) {
+  LLVMBuilderRef b = cg->b;
+  LLVMValueRef base = LLVMBuildMul(b, row, cg_i64(cg, in), "");
+  LLVMValueRef wrow = cg_elem_ptr(cg, w, cg->f32, base);
+  int64_t chunks = in / 8;
+  LLVMValueRef sum = cg_f32(cg, 0.0f);
+  if (chunks > 0) {
+    CgLoop l;
+    cg_loop_begin(cg, &l, cg_i64(cg, chunks), "dot");
+    LLVMValueRef acc = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8f32));
+    LLVMValueRef xv = cg_load(cg, x, cg->v8f32, l.index, 4);
+    LLVMValueRef wv = cg_load(cg, wrow, cg->v8f32, l.index, 4);
+    cg_loop_next(&l, acc, LLVMBuildFAdd(b, acc, LLVMBuildFMul(b, xv, wv, ""), ""));
+    cg_loop_end(cg, &l);
+    for (int k = 0; k < 8; k++)
+      sum = LLVMBuildFAdd(b, sum, LLVMBuildExtractElement(b, l.next[0], cg_i32(cg, k), ""), "");
+  }
+  for (int64_t j = chunks * 8; j < in; j++) {
+    LLVMValueRef xj = cg_load(cg, x, cg->f32, cg_i64(cg, j), 4);
+    LLVMValueRef wj = cg_load(cg, wrow, cg->f32, cg_i64(cg, j), 4);
+    sum = LLVMBuildFAdd(b, sum, LLVMBuildFMul(b, xj, wj, ""), "");
+  }
+  return sum;
+}
+
+/* Optional alpha and bias applied to a f32 row result. */
+typedef struct RowAffine {
+  LLVMValueRef alpha;     /* f32 table or NULL */
+  LLVMValueRef bias;      /* f32 table or NULL */
+} RowAffine;
+
+static LLVMValueRef apply_row_affine(Cg *cg, const RowAffine *a, LLVMValueRef row, LLVMValueRef v) {
+  if (a->alpha) v = LLVMBuildFMul(cg->b, v, cg_load(cg, a->alpha, cg->f32, row, 4), "");
+  if (a->bias) v = LLVMBuildFAdd(cg->b, v, cg_load(cg, a->bias, cg->f32, row, 4), "");
+  return v;
+}
+
+/* y[o] = dot(x, w[o]) then alpha/bias, for f32 x and a dense f32 matrix. */
+static void emit_dense_f32(Cg *cg, const IrNode *n, LLVMValueRef w, int64_t out, int64_t in,
+                           const RowAffine *a) {
+  LLVMValueRef x = ptr_of(cg, n->inputs[0]), y = ptr_of(cg, n);
+  CgLoop l;
+  cg_loop_begin(cg, &l, cg_i64(cg, out), "dense");
+  LLVMValueRef v = apply_row_affine(cg, a, l.index, emit_dot_f32(cg, x, w, l.index, in));
+  cg_store(cg, v, y, cg->f32, l.index, 4);
+  cg_loop_end(cg, &l);
+}
+
+static RowAffine bias_only(Cg *cg, const IrNode *n, int bias_input) {
+  RowAffine a = {NULL, NULL};
+  if (n->n_inputs > bias_input) {
+    const IrNode *b = n->inputs[bias_input];
+    a.bias = f32_table(cg, "bias", param_data(b, ELEM_F32), numel(&b->type));
+  }
+  return a;
+}
+
+static void emit_linear(Cg *cg, const IrNode *n) {
+  const IrNode *w = n->inputs[1];
+  int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
+  LLVMValueRef wt = f32_table(cg, "weight", param_data(w, ELEM_F32), out * in);
+  RowAffine a = bias_only(cg, n, 2);
+  emit_dense_f32(cg, n, wt, out, in, &a);
+}
+
+/* ---- XNOR-popcount ------------------------------------------------------- */
+
+typedef struct BitMatrix {
+  LLVMValueRef words;     /* i64* global */
+  int64_t rows, in;       /* logical rows and input bits */
+  int64_t n_words;        /* words per row holding data: ceil(in / 64) */
+  int64_t stride;         /* words per row in the global */
+} BitMatrix;
+
+/* Re-lays out packed rows (IR layout: ceil(in/64) words per row) for the
+ * kernels; see the top of this file. vector_rows: pad the stride for
+ * <8 x i64> loads. */
+static BitMatrix bit_matrix(Cg *cg, const uint64_t *src, int64_t rows, int64_t in, int64_t row_multiple,
+                            bool vector_rows) {
+  BitMatrix m = {NULL, rows, in, (in + 63) / 64, 0};
+  m.stride = vector_rows && m.n_words >= 8 ? round_up(m.n_words, 8) : m.n_words;
+  int64_t padded_rows = round_up(rows, row_multiple);
+  uint64_t *dst = xcalloc((size_t)(padded_rows * m.stride), sizeof *dst);
+  for (int64_t r = 0; r < rows; r++) memcpy(dst + r * m.stride, src + r * m.n_words, (size_t)m.n_words * 8);
+  m.words = cg_const_global(cg, "bits", dst, (size_t)(padded_rows * m.stride) * 8, cg->i64);
+  free(dst);
+  return m;
+}
+
+/* sign(w) of an f32 [rows, in] matrix in the IR's packed layout (sign(0) = +1). */
+static uint64_t *pack_signs(const float *w, int64_t rows, int64_t in) {
+  int64_t words = (in + 63) / 64;
+  uint64_t *bits = xcalloc((size_t)(rows * words), sizeof *bits);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < in; j++)
+      if (w[r * in + j] < 0) bits[r * words + j / 64] |= (uint64_t)1 << (j % 64);
+  return bits;
+}
+
+/* pop[r] = popcount(x XOR w[row + r]) for r < n_rows, as i32. */
+static void emit_popcount_rows(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row, int n_rows,
+                               LLVMValueRef *pop) {
+  LLVMBuilderRef b = cg->b;
+  int64_t chunks = m->n_words >= 8 ? m->n_words / 8 : 0;
+  LLVMValueRef sum[CG_ROWS];
+  LLVMValueRef row_base[CG_ROWS];
+  for (int r = 0; r < n_rows; r++) {
+    LLVMValueRef rr = LLVMBuildAdd(b, row, cg_i64(cg, r), "");
+    row_base[r] = cg_elem_ptr(cg, m->words, cg->i64, LLVMBuildMul(b, rr, cg_i64(cg, m->stride), ""));
+    sum[r] = cg_i64(cg, 0);
+  }
+  if (chunks > 0) {
+    CgLoop l;
+    LLVMValueRef acc[CG_ROWS];
+    cg_loop_begin(cg, &l, cg_i64(cg, chunks), "xnor");
+    for (int r = 0; r < n_rows; r++) acc[r] = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8i64));
+    LLVMValueRef xv = cg_load(cg, x, cg->v8i64, l.index, 8);
+    for (int r = 0; r < n_rows; r++) {
+      LLVMValueRef wv = cg_load(cg, row_base[r], cg->v8i64, l.index, 64);
+      LLVMValueRef bits = LLVMBuildXor(b, xv, wv, "");
+      LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->v8i64, 1, &bits, 1);
+      cg_loop_next(&l, acc[r], LLVMBuildAdd(b, acc[r], pc, ""));
+    }
+    cg_loop_end(cg, &l);
+    for (int r = 0; r < n_rows; r++) {
+      LLVMValueRef v = l.next[r];
+      sum[r] = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &cg->v8i64, 1, &v, 1);
+    }
+  }
+  for (int64_t t = chunks * 8; t < m->n_words; t++) {
+    LLVMValueRef xs = cg_load(cg, x, cg->i64, cg_i64(cg, t), 8);
+    for (int r = 0; r < n_rows; r++) {
+      LLVMValueRef bits = LLVMBuildXor(b, xs, cg_load(cg, row_base[r], cg->i64, cg_i64(cg, t), 8), "");
+      LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->i64, 1, &bits, 1);
+      sum[r] = LLVMBuildAdd(b, sum[r], pc, "");
+    }
+  }
+  for (int r = 0; r < n_rows; r++) pop[r] = LLVMBuildTrunc(b, sum[r], cg->i32, "pop");
+}
+
+/* acc[r] = sum_j x_j * (w[row+r]_j ? -1 : +1) for u8 x: total - 2 * (the sum
+ * of x where the weight bit is 1), the latter by selecting bytes with the
+ * weight word as a <64 x i1> mask. total = sum_j x_j (i32). */
+static void emit_u8_rows(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row, int n_rows,
+                         LLVMValueRef total, LLVMValueRef *acc_out) {
+  LLVMBuilderRef b = cg->b;
+  int64_t full = m->in / 64, tail = m->in % 64;
+  /* u16 lanes hold at most 257 chunks of bytes; wider models use u32 lanes */
+  LLVMTypeRef lane = full <= 256 ? cg->i16 : cg->i32;
+  LLVMTypeRef vacc = LLVMVectorType(lane, 64), v64i8 = LLVMVectorType(cg->i8, 64);
+  LLVMTypeRef v64i1 = LLVMVectorType(cg->i1, 64), v64i32 = LLVMVectorType(cg->i32, 64);
+  LLVMValueRef neg[CG_ROWS], row_base[CG_ROWS];
+  for (int r = 0; r < n_rows; r++) {
+    LLVMValueRef rr = LLVMBuildAdd(b, row, cg_i64(cg, r), "");
+    row_base[r] = cg_elem_ptr(cg, m->words, cg->i64, LLVMBuildMul(b, rr, cg_i64(cg, m->stride), ""));
+    neg[r] = cg_i32(cg, 0);
+  }
+  if (full > 0) {
+    CgLoop l;
+    LLVMValueRef acc[CG_ROWS];
+    cg_loop_begin(cg, &l, cg_i64(cg, full), "u8dot");
+    for (int r = 0; r < n_rows; r++) acc[r] = cg_loop_carry(cg, &l, LLVMConstNull(vacc));
+    LLVMValueRef xv = cg_load(cg, x, v64i8, l.index, 1);
+    for (int r = 0; r < n_rows; r++) {
+      LLVMValueRef mask = LLVMBuildBitCast(b, cg_load(cg, row_base[r], cg->i64, l.index, 8), v64i1, "");
+      LLVMValueRef sel = LLVMBuildSelect(b, mask, xv, LLVMConstNull(v64i8), "");
+      cg_loop_next(&l, acc[r], LLVMBuildAdd(b, acc[r], LLVMBuildZExt(b, sel, vacc, ""), ""));
+    }
+    cg_loop_end(cg, &l);
+    for (int r = 0; r < n_rows; r++) {
+      LLVMValueRef wide = LLVMBuildZExt(b, l.next[r], v64i32, "");
+      neg[r] = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &v64i32, 1, &wide, 1);
+    }
+  }
+  if (tail > 0) {
+    CgLoop l;
+    cg_loop_begin(cg, &l, cg_i64(cg, tail), "u8tail");
+    LLVMValueRef carried[CG_ROWS];
+    for (int r = 0; r < n_rows; r++) carried[r] = cg_loop_carry(cg, &l, neg[r]);
+    LLVMValueRef xj = LLVMBuildZExt(
+        b, cg_load(cg, x, cg->i8, LLVMBuildAdd(b, l.index, cg_i64(cg, full * 64), ""), 1), cg->i32, "");
+    for (int r = 0; r < n_rows; r++) {
+      LLVMValueRef word = cg_load(cg, row_base[r], cg->i64, cg_i64(cg, full), 8);
+      LLVMValueRef bit = LLVMBuildTrunc(b, LLVMBuildLShr(b, word, l.index, ""), cg->i1, "");
+      LLVMValueRef add = LLVMBuildSelect(b, bit, xj, cg_i32(cg, 0), "");
+      cg_loop_next(&l, carried[r], LLVMBuildAdd(b, carried[r], add, ""));
+    }
+    cg_loop_end(cg, &l);
+    for (int r = 0; r < n_rows; r++) neg[r] = l.next[r];
+  }
+  for (int r = 0; r < n_rows; r++)
+    acc_out[r] = LLVMBuildSub(b, total, LLVMBuildShl(b, neg[r], cg_i32(cg, 1), ""), "acc");
+}
+
+static LLVMValueRef emit_u8_total(Cg *cg, LLVMValueRef x, int64_t in) {
+  CgLoop l;
+  cg_loop_begin(cg, &l, cg_i64(cg, in), "u8sum");
+  LLVMValueRef s = cg_loop_carry(cg, &l, cg_i32(cg, 0));
+  LLVMValueRef xj = LLVMBuildZExt(cg->b, cg_load(cg, x, cg->i8, l.index, 1), cg->i32, "");
+  cg_loop_next(&l, s, LLVMBuildAdd(cg->b, s, xj, ""));
+  cg_loop_end(cg, &l);
+  return l.next[0];
+}
+
+/* The integer accumulators of rows [row, row + n_rows) of a binary layer:
+ * bit x: in - 2 * popcount(x XOR w); u8 x: the byte dot product. */
+typedef struct BinaryRows {
+  const IrNode *x;
+  BitMatrix m;
+  LLVMValueRef total;     /* u8 x: sum of the input bytes */
+} BinaryRows;
+
+static void emit_binary_accs(Cg *cg, const BinaryRows *br, LLVMValueRef row, int n_rows, LLVMValueRef *acc) {
+  LLVMValueRef x = ptr_of(cg, br->x);
+  if (br->x->type.elem == ELEM_U8) {
+    emit_u8_rows(cg, x, &br->m, row, n_rows, br->total, acc);
+    return;
+  }
+  LLVMValueRef pop[CG_ROWS];
+  emit_popcount_rows(cg, x, &br->m, row, n_rows, pop);
+  for (int r = 0; r < n_rows; r++)
+    acc[r] = LLVMBuildSub(cg->b, cg_i32(cg, br->m.in), LLVMBuildShl(cg->b, pop[r], cg_i32(cg, 1), ""), "acc");
+}
+
+static BinaryRows binary_rows(Cg *cg, const IrNode *x, const uint64_t *w, int64_t rows, int64_t in,
+                              int64_t row_multiple) {
+  BinaryRows br = {x, bit_matrix(cg, w, rows, in, row_multiple, x->type.elem == ELEM_BIT), NULL};
+  if (x->type.elem == ELEM_U8) br.total = emit_u8_total(cg, ptr_of(cg, x), in);
+  return br;
+}
+
+/* What to do with each row's integer accumulator. */
+typedef void (*RowSink)(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc);
+
+/* Runs the accumulators of all `rows` rows: blocks of CG_ROWS, then the rest. */
+static void emit_rows(Cg *cg, const IrNode *n, const BinaryRows *br, int64_t rows, RowSink sink,
+                      const void *state) {
+  int64_t blocks = rows / CG_ROWS, rest = rows % CG_ROWS;
+  LLVMValueRef acc[CG_ROWS];
+  if (blocks > 0) {
+    CgLoop l;
+    cg_loop_begin(cg, &l, cg_i64(cg, blocks), "rows");
+    LLVMValueRef row = LLVMBuildMul(cg->b, l.index, cg_i64(cg, CG_ROWS), "row");
+    emit_binary_accs(cg, br, row, CG_ROWS, acc);
+    for (int r = 0; r < CG_ROWS; r++) sink(cg, n, state, LLVMBuildAdd(cg->b, row, cg_i64(cg, r), ""), acc[r]);
+    cg_loop_end(cg, &l);
+  }
+  for (int64_t r = 0; r < rest; r++) {
+    LLVMValueRef row = cg_i64(cg, blocks * CG_ROWS + r);
+    emit_binary_accs(cg, br, row, 1, acc);
+    sink(cg, n, state, row, acc[0]);
+  }
+}
+
+static void sink_i32(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc) {
+  cg_store(cg, acc, ptr_of(cg, n), cg->i32, row, 4);
+}
+
+static void sink_f32(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc) {
+  LLVMValueRef v = apply_row_affine(cg, state, row, LLVMBuildSIToFP(cg->b, acc, cg->f32, ""));
+  cg_store(cg, v, ptr_of(cg, n), cg->f32, row, 4);
+}
+
+/* +-1 floats of packed rows, for real-valued inputs. */
+static float *unpack_signs(const uint64_t *bits, int64_t rows, int64_t in) {
+  int64_t words = (in + 63) / 64;
+  float *w = xcalloc((size_t)(rows * in), sizeof *w);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < in; j++) w[r * in + j] = (bits[r * words + j / 64] >> (j % 64)) & 1 ? -1.0f : 1.0f;
+  return w;
+}
+
+/* binlinear(x, w f32, b?) {scale}: x . sign(w) * alpha + b. */
+static void emit_binlinear(Cg *cg, const IrNode *n) {
+  const IrNode *x = n->inputs[0], *w = n->inputs[1];
+  int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
+  const float *wf = param_data(w, ELEM_F32);
+  RowAffine a = bias_only(cg, n, 2);
+  if (n->attrs.scale) {
+    float *alpha = xcalloc((size_t)out, sizeof *alpha);
+    for (int64_t o = 0; o < out; o++) {
+      double s = 0;
+      for (int64_t j = 0; j < in; j++) s += fabs((double)wf[o * in + j]);
+      alpha[o] = (float)(s / (double)in);
+    }
+    a.alpha = f32_table(cg, "alpha", alpha, out);
+    free(alpha);
+  }
+  uint64_t *bits = pack_signs(wf, out, in);
+  if (x->type.elem == ELEM_F32) {
+    float *signs = unpack_signs(bits, out, in);
+    emit_dense_f32(cg, n, f32_table(cg, "signs", signs, out * in), out, in, &a);
+    free(signs);
+  } else {
+    BinaryRows br = binary_rows(cg, x, bits, out, in, CG_ROWS);
+    emit_rows(cg, n, &br, out, sink_f32, &a);
+  }
+  free(bits);
+}
+
+/* bindense(x bit|u8|f32, w bit) -> i32 (or f32 for f32 x). */
+static void emit_bindense(Cg *cg, const IrNode *n) {
+  const IrNode *x = n->inputs[0], *w = n->inputs[1];
+  int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
+  const uint64_t *bits = param_data(w, ELEM_BIT);
+  if (x->type.elem == ELEM_F32) {
+    float *signs = unpack_signs(bits, out, in);
+    RowAffine none = {NULL, NULL};
+    emit_dense_f32(cg, n, f32_table(cg, "signs", signs, out * in), out, in, &none);
+    free(signs);
+    return;
+  }
+  BinaryRows br = binary_rows(cg, x, bits, out, in, CG_ROWS);
+  emit_rows(cg, n, &br, out, sink_i32, NULL);
+}
+
+/* bindense_thr: 64 rows per output word; rows padded to a whole word.
+ * bit x: out bit = (pop - lo) >u span, +1 iff lo <= pop <= lo + span.
+ * u8 x:  out bit = !(lo <= acc <= hi). */
+static void emit_bindense_thr(Cg *cg, const IrNode *n) {
+  const IrNode *x = n->inputs[0], *w = n->inputs[1];
+  int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
+  int64_t out_words = (out + 63) / 64, padded = out_words * 64;
+  const int32_t *thr = param_data(n->inputs[2], ELEM_I32), *flip = param_data(n->inputs[3], ELEM_I32);
+  bool bits_in = x->type.elem == ELEM_BIT;
+  int32_t *table = xcalloc((size_t)padded * 2, sizeof *table);
+  for (int64_t o = 0; o < padded; o++) {
+    int32_t lo, hi;
+    if (o >= out) {   /* padding rows: always +1, i.e. bit 0 */
+      lo = bits_in ? 0 : INT32_MIN;
+      hi = bits_in ? -1 : INT32_MAX;   /* span 0xffffffff */
+    } else if (bits_in) {
+      /* acc = in - 2 pop; acc >= thr <=> pop <= floor((in - thr) / 2) */
+      int64_t k = in, d = k - (int64_t)thr[o];
+      int64_t floor_half = d >= 0 ? d / 2 : -((-d + 1) / 2);
+      int64_t ceil_half = d >= 0 ? (d + 1) / 2 : -((-d) / 2);
+      int64_t plo = flip[o] ? ceil_half : 0, phi = flip[o] ? k : floor_half;
+      if (plo < 0) plo = 0;
+      if (phi > k) phi = k;
+      if (plo > phi) { plo = k + 1; phi = k + 1; }   /* never +1 */
+      lo = (int32_t)plo;
+      hi = (int32_t)(phi - plo);   /* the span */
+    } else {
+      acc_range(thr[o], flip[o], &lo, &hi);
+    }
+    table[2 * o] = lo;
+    table[2 * o + 1] = hi;
+  }
+  LLVMValueRef tab = i32_table(cg, "thr", table, padded * 2);
+  free(table);
+  BinaryRows br = binary_rows(cg, x, param_data(w, ELEM_BIT), out, in, 64);
+  LLVMValueRef y = ptr_of(cg, n);
+  LLVMBuilderRef b = cg->b;
+  CgLoop lw, lb;
+  cg_loop_begin(cg, &lw, cg_i64(cg, out_words), "thr.word");
+  cg_loop_begin(cg, &lb, cg_i64(cg, 64 / CG_ROWS), "thr.block");
+  LLVMValueRef word = cg_loop_carry(cg, &lb, cg_i64(cg, 0));
+  LLVMValueRef first = LLVMBuildMul(b, lb.index, cg_i64(cg, CG_ROWS), "");
+  LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, lw.index, cg_i64(cg, 64), ""), first, "row");
+  LLVMValueRef acc[CG_ROWS];
+  if (bits_in) {
+    emit_popcount_rows(cg, ptr_of(cg, x), &br.m, row, CG_ROWS, acc);
+  } else {
+    emit_u8_rows(cg, ptr_of(cg, x), &br.m, row, CG_ROWS, br.total, acc);
+  }
+  LLVMValueRef next = word;
+  for (int r = 0; r < CG_ROWS; r++) {
+    LLVMValueRef o = LLVMBuildAdd(b, row, cg_i64(cg, r), "");
+    LLVMValueRef i2 = LLVMBuildShl(b, o, cg_i64(cg, 1), "");
+    LLVMValueRef lo = cg_load(cg, tab, cg->i32, i2, 4);
+    LLVMValueRef hi = cg_load(cg, tab, cg->i32, LLVMBuildAdd(b, i2, cg_i64(cg, 1), ""), 4);
+    LLVMValueRef neg;
+    if (bits_in) {
+      neg = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildSub(b, acc[r], lo, ""), hi, "");
+    } else {
+      LLVMValueRef pos = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, acc[r], lo, ""),
+                                      LLVMBuildICmp(b, LLVMIntSLE, acc[r], hi, ""), "");
+      neg = LLVMBuildNot(b, pos, "");
+    }
+    LLVMValueRef at = LLVMBuildAdd(b, first, cg_i64(cg, r), "");
+    next = LLVMBuildOr(b, next, LLVMBuildShl(b, LLVMBuildZExt(b, neg, cg->i64, ""), at, ""), "");
+  }
+  cg_loop_next(&lb, word, next);
+  cg_loop_end(cg, &lb);
+  cg_store(cg, lb.next[0], y, cg->i64, lw.index, 8);
+  cg_loop_end(cg, &lw);
+}
+
+/* ---- softmax -------------------------------------------------------------- */
+
+static void emit_softmax(Cg *cg, const IrNode *n) {
+  LLVMBuilderRef b = cg->b;
+  int64_t len = numel(&n->type);
+  LLVMValueRef x = ptr_of(cg, n->inputs[0]), y = ptr_of(cg, n);
+  CgLoop lm, le, ld;
+  cg_loop_begin(cg, &lm, cg_i64(cg, len), "softmax.max");
+  LLVMValueRef mx = cg_loop_carry(cg, &lm, cg_f32(cg, -INFINITY));
+  LLVMValueRef v = cg_load(cg, x, cg->f32, lm.index, 4);
+  cg_loop_next(&lm, mx, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, v, mx, ""), v, mx, ""));
+  cg_loop_end(cg, &lm);
+  LLVMValueRef max = lm.next[0];
+  cg_loop_begin(cg, &le, cg_i64(cg, len), "softmax.exp");
+  LLVMValueRef sum = cg_loop_carry(cg, &le, cg_f32(cg, 0.0f));
+  LLVMValueRef e = emit_exp(cg, LLVMBuildFSub(b, cg_load(cg, x, cg->f32, le.index, 4), max, ""));
+  cg_store(cg, e, y, cg->f32, le.index, 4);
+  cg_loop_next(&le, sum, LLVMBuildFAdd(b, sum, e, ""));
+  cg_loop_end(cg, &le);
+  LLVMValueRef total = le.next[0];
+  cg_loop_begin(cg, &ld, cg_i64(cg, len), "softmax.div");
+  cg_store(cg, LLVMBuildFDiv(b, cg_load(cg, y, cg->f32, ld.index, 4), total, ""), y, cg->f32, ld.index, 4);
+  cg_loop_end(cg, &ld);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+bool cg_emit_node(Cg *cg, const IrNode *n) {
+  switch (n->op) {
+  case IR_INPUT:
+  case IR_PARAM:
+    return true;
+  case IR_AFFINE: emit_affine(cg, n); return true;
+  case IR_SIGN: emit_pack(cg, n, sign_neg_bit, NULL); return true;
+  case IR_CONVERT: emit_convert(cg, n); return true;
+  case IR_LINEAR: emit_linear(cg, n); return true;
+  case IR_BINLINEAR: emit_binlinear(cg, n); return true;
+  case IR_BATCHNORM: emit_batchnorm(cg, n); return true;
+  case IR_RELU: emit_map_f32(cg, n, relu); return true;
+  case IR_HTANH: emit_map_f32(cg, n, htanh); return true;
+  case IR_SIGMOID: emit_map_f32(cg, n, sigmoid); return true;
+  case IR_SOFTMAX: emit_softmax(cg, n); return true;
+  case IR_DROPOUT:
+  case IR_FLATTEN:
+    /* An alias of the input unless the memory plan gave it its own buffer. */
+    if (cg->node_ptr[n->id] == cg->node_ptr[n->inputs[0]->id]) return true;
+    if (n->type.elem == ELEM_BIT && n->inputs[0]->type.shape.rank > 1 && last_dim(&n->inputs[0]->type) % 64)
+      emit_flatten_bits(cg, n);
+    else if (n->op == IR_DROPOUT)
+      emit_map_f32(cg, n, identity);
+    else
+      emit_copy(cg, ptr_of(cg, n->inputs[0]), ptr_of(cg, n), ir_type_bytes(&n->type));
+    return true;
+  case IR_THRESHOLD: emit_threshold(cg, n); return true;
+  case IR_BINDENSE: emit_bindense(cg, n); return true;
+  case IR_BINDENSE_THR: emit_bindense_thr(cg, n); return true;
+  case IR_OUTPUT:
+    if (cg->node_ptr[n->id] == cg->node_ptr[n->inputs[0]->id]) return true;
+    emit_copy(cg, ptr_of(cg, n->inputs[0]), ptr_of(cg, n), ir_type_bytes(&n->type));
+    return true;
+  case IR_CONV2D:
+  case IR_BINCONV2D:
+  case IR_MAXPOOL:
+  case IR_AVGPOOL:
+    bnnc_error("layer %s: %s is not supported by the code generator yet (convolutional models "
+               "can be trained and evaluated, but not compiled)",
+               n->label ? n->label : "?", ir_op_info[n->op].name);
+    return false;
+  case IR_OP_COUNT:
+    break;
+  }
+  BNNC_BUG("cg_emit_node: bad op %d", (int)n->op);
+}
