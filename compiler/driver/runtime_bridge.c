@@ -82,6 +82,7 @@ bnn_net *bridge_create_net(const Model *m, uint64_t seed) {
     d->p = l->p;
     d->out_channels = l->out_channels;
     d->kernel = l->kernel_h;
+    d->kernel_w = l->kernel_w;
     d->stride = l->stride;
     d->pad = l->pad;
   }

@@ -38,7 +38,8 @@ void bnn_layer_desc_init(bnn_layer_desc *d, bnn_layer_kind kind) {
   d->has_bias = kind == BNN_LAYER_LINEAR || kind == BNN_LAYER_CONV2D;
   d->eps = 1e-5f;
   d->momentum = 0.1f;
-  d->stride = 1;
+  /* convs slide by 1; pools by their kernel (0 = "the kernel", resolved at creation) */
+  d->stride = kind == BNN_LAYER_MAXPOOL || kind == BNN_LAYER_AVGPOOL ? 0 : 1;
 }
 
 /* ---- shape inference --------------------------------------------------------- */
@@ -47,6 +48,58 @@ static int64_t numel3(int ndim, const int64_t *s) {
   int64_t n = 1;
   for (int d = 0; d < ndim; d++) n *= s[d];
   return n;
+}
+
+/* floor((n + 2 pad - k) / stride) + 1 (PyTorch floor mode), or 0 when the
+ * window does not fit */
+static int64_t window_out(int64_t n, int64_t k, int64_t stride, int64_t pad) {
+  int64_t span = n + 2 * pad - k;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+/* Convolutions and pools: [C,H,W] -> [O,OH,OW]. Resolves the default pool
+ * stride and kernel_w in L->d. */
+static bnn_status window_plan(net_layer *L, int index, size_t *floats, int *n_entries,
+                              int *n_params, bnn_error *err) {
+  bnn_layer_desc *d = &L->d;
+  const char *kind = bnn_layer_kind_name(d->kind);
+  bool conv = d->kind == BNN_LAYER_CONV2D || d->kind == BNN_LAYER_BINCONV2D;
+  if (L->in_ndim != 3)
+    return bnn_error_set(err, BNN_ERR_SHAPE,
+                         "layer %d (%s '%s'): needs an image [C,H,W] but the previous layer gives %lld features",
+                         index, kind, d->label, (long long)L->in_shape[0]);
+  if (d->kernel_w == 0) d->kernel_w = d->kernel;
+  if (!conv && d->stride == 0) d->stride = d->kernel;
+  const int64_t lim = INT32_MAX;
+  if (d->kernel < 1 || d->kernel_w < 1 || d->stride < 1 || d->pad < 0 || d->kernel > lim ||
+      d->kernel_w > lim || d->stride > lim || d->pad > lim)
+    return bnn_error_set(err, BNN_ERR_ARG,
+                         "layer %d (%s '%s'): kernel %lldx%lld, stride %lld, pad %lld: need kernel >= 1, stride >= 1, pad >= 0",
+                         index, kind, d->label, (long long)d->kernel, (long long)d->kernel_w,
+                         (long long)d->stride, (long long)d->pad);
+  if (!conv && d->pad != 0)
+    return bnn_error_set(err, BNN_ERR_UNSUPPORTED, "layer %d (%s '%s'): pools take no padding (pad %lld)",
+                         index, kind, d->label, (long long)d->pad);
+  if (conv && d->out_channels < 1)
+    return bnn_error_set(err, BNN_ERR_ARG, "layer %d (%s '%s'): %lld output channels", index, kind,
+                         d->label, (long long)d->out_channels);
+  int64_t C = L->in_shape[0], H = L->in_shape[1], W = L->in_shape[2];
+  int64_t OH = window_out(H, d->kernel, d->stride, d->pad);
+  int64_t OW = window_out(W, d->kernel_w, d->stride, d->pad);
+  if (OH < 1 || OW < 1)
+    return bnn_error_set(err, BNN_ERR_SHAPE,
+                         "layer %d (%s '%s'): a %lldx%lld kernel (stride %lld, pad %lld) does not fit the %lldx%lldx%lld input",
+                         index, kind, d->label, (long long)d->kernel, (long long)d->kernel_w,
+                         (long long)d->stride, (long long)d->pad, (long long)C, (long long)H,
+                         (long long)W);
+  L->out_shape[0] = conv ? d->out_channels : C;
+  L->out_shape[1] = OH, L->out_shape[2] = OW;
+  if (conv) {
+    int64_t w = d->out_channels * C * d->kernel * d->kernel_w;
+    *floats += 2 * (size_t)w, *n_entries += 1, *n_params += 1;
+    if (d->has_bias) *floats += 2 * (size_t)d->out_channels, *n_entries += 1, *n_params += 1;
+  }
+  return BNN_OK;
 }
 
 /* Infers L's output shape from its input shape; counts its memory. */
@@ -97,9 +150,7 @@ static bnn_status layer_plan(net_layer *L, int index, size_t *floats, int *n_ent
     L->out_shape[1] = L->out_shape[2] = 1;
     return BNN_OK;
   case BNN_LAYER_CONV2D: case BNN_LAYER_BINCONV2D: case BNN_LAYER_MAXPOOL: case BNN_LAYER_AVGPOOL:
-    return bnn_error_set(err, BNN_ERR_UNSUPPORTED,
-                         "layer %d (%s '%s'): convolution layers are not implemented in the runtime yet",
-                         index, kind, d->label);
+    return window_plan(L, index, floats, n_entries, n_params, err);
   case BNN_LAYER_KIND_COUNT:
     break;
   }
@@ -158,6 +209,21 @@ static void layer_create_params(bnn_net *net, net_layer *L, float **cursor) {
     if (d->has_bias) {
       net_entry *b = add_entry(net, d->label, "bias", 1, (int64_t[]){out}, cursor, true);
       b->fan_in = in, b->fan_out = out;
+      L->bias = b->param;
+      fill_uniform(&net->rng, b->data, b->numel, bound);
+    }
+  } else if (d->kind == BNN_LAYER_CONV2D || d->kind == BNN_LAYER_BINCONV2D) {
+    int64_t O = d->out_channels, C = L->in_shape[0], kh = d->kernel, kw = d->kernel_w;
+    int64_t fan_in = C * kh * kw;
+    float bound = 1.0f / sqrtf((float)fan_in); /* nn.Conv2d: kaiming_uniform(a=sqrt(5)), bias rule */
+    net_entry *w = add_entry(net, d->label, "weight", 4, (int64_t[]){O, C, kh, kw}, cursor, true);
+    w->binary_weight = d->kind == BNN_LAYER_BINCONV2D;
+    w->fan_in = fan_in, w->fan_out = O * kh * kw; /* torch.nn.init's fans for a conv weight */
+    L->weight = w->param;
+    fill_uniform(&net->rng, w->data, w->numel, bound);
+    if (d->has_bias) {
+      net_entry *b = add_entry(net, d->label, "bias", 1, (int64_t[]){O}, cursor, true);
+      b->fan_in = fan_in, b->fan_out = O * kh * kw;
       L->bias = b->param;
       fill_uniform(&net->rng, b->data, b->numel, bound);
     }
@@ -341,6 +407,15 @@ static bnn_tensor *layer_forward(bnn_ctx *ctx, net_layer *L, bnn_tensor *x) {
   case BNN_LAYER_SOFTMAX: return bnn_softmax(ctx, x);
   case BNN_LAYER_FLATTEN:
     return bnn_reshape(ctx, x, 2, (int64_t[]){x ? x->shape[0] : 0, L->out_shape[0]});
+  case BNN_LAYER_CONV2D:
+    return bnn_conv2d(ctx, x, L->weight, L->bias, (int)d->stride, (int)d->pad);
+  case BNN_LAYER_BINCONV2D:
+    return bnn_binconv2d(ctx, x, L->weight, L->bias, (int)d->stride, (int)d->pad, !d->real_input,
+                         d->has_scale);
+  case BNN_LAYER_MAXPOOL:
+    return bnn_maxpool2d(ctx, x, (int)d->kernel, (int)d->kernel_w, (int)d->stride);
+  case BNN_LAYER_AVGPOOL:
+    return bnn_avgpool2d(ctx, x, (int)d->kernel, (int)d->kernel_w, (int)d->stride);
   default:
     return op_fail(ctx, BNN_ERR_UNSUPPORTED, "layer kind %s is not implemented", bnn_layer_kind_name(d->kind));
   }

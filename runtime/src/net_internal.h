@@ -22,7 +22,7 @@ typedef struct net_entry {
   int64_t shape[BNN_MAX_DIMS];
   int64_t numel;
   bool trainable;
-  bool binary_weight;           /* a binlinear weight: clip_weights and lr_scale apply */
+  bool binary_weight;           /* binlinear/binconv2d weight: clip_weights and lr_scale apply */
   int64_t fan_in, fan_out;
 } net_entry;
 

@@ -23,7 +23,8 @@ typedef struct gcase {
   bnn_tensor *(*build)(bnn_ctx *ctx, bnn_tensor **x, const struct gcase *c);
   const uint8_t *labels;
   float p;                    /* op parameter (dropout p) */
-  int flag;                   /* op flag (binlinear variant) */
+  int flag;                   /* op flag (binlinear/binconv2d variant) */
+  int stride, pad, kernel;    /* convolution and pooling windows */
   float *rm, *rv;             /* batchnorm buffers */
 } gcase;
 
@@ -155,6 +156,63 @@ static bnn_tensor *b_binlinear(bnn_ctx *cx, bnn_tensor **x, const gcase *c) {
 static bnn_tensor *b_flatten_linear(bnn_ctx *cx, bnn_tensor **x, const gcase *c) {
   bnn_tensor *f = bnn_reshape(cx, x[0], 2, (int64_t[]){x[0]->shape[0], 12});
   return bnn_linear(cx, f, x[1], NULL);
+}
+
+static bnn_tensor *b_conv2d(bnn_ctx *cx, bnn_tensor **x, const gcase *c) {
+  return bnn_conv2d(cx, x[0], x[1], c->n_leaves > 2 ? x[2] : NULL, c->stride, c->pad);
+}
+static bnn_tensor *b_binconv2d(bnn_ctx *cx, bnn_tensor **x, const gcase *c) {
+  return bnn_binconv2d(cx, x[0], x[1], x[2], c->stride, c->pad, c->flag & 1, c->flag & 2);
+}
+static bnn_tensor *b_maxpool(bnn_ctx *cx, bnn_tensor **x, const gcase *c) {
+  return bnn_maxpool2d(cx, x[0], c->kernel, c->kernel, c->stride);
+}
+static bnn_tensor *b_avgpool(bnn_ctx *cx, bnn_tensor **x, const gcase *c) {
+  return bnn_avgpool2d(cx, x[0], c->kernel, c->kernel, c->stride);
+}
+
+/* conv2d over odd shapes: channels 3 and 5, kernels 1, 3, 5, strides 1 and 2,
+ * pads 0, 1, 2 (with and without bias). */
+static void test_conv2d_grad(void) {
+  static const struct { int64_t N, C, H, W, O, k; int stride, pad; bool bias; } cs[] = {
+    {2, 3, 7, 6, 5, 3, 1, 1, true},  {2, 5, 9, 8, 3, 5, 2, 2, true}, {1, 3, 5, 5, 4, 1, 2, 0, false},
+    {2, 3, 6, 7, 5, 3, 2, 0, true},  {1, 5, 6, 6, 3, 5, 1, 2, false}, {2, 3, 5, 4, 2, 1, 1, 1, true},
+  };
+  static char names[6][64];
+  for (int t = 0; t < 6; t++) {
+    snprintf(names[t], sizeof names[t], "conv2d C%lld k%lld s%d p%d%s", (long long)cs[t].C,
+             (long long)cs[t].k, cs[t].stride, cs[t].pad, cs[t].bias ? " +b" : "");
+    gcase *c = new_case(names[t], cs[t].bias ? 3 : 2);
+    set_leaf(c, 0, 4, (int64_t[]){cs[t].N, cs[t].C, cs[t].H, cs[t].W}, -1, 1);
+    set_leaf(c, 1, 4, (int64_t[]){cs[t].O, cs[t].C, cs[t].k, cs[t].k}, -1, 1);
+    if (cs[t].bias) set_leaf(c, 2, 1, (int64_t[]){cs[t].O}, -1, 1);
+    c->stride = cs[t].stride, c->pad = cs[t].pad, c->build = b_conv2d;
+    fd_check(c, cs[t].bias ? 7u : 3u, 1e-2f, 3e-3, 1e-2);
+    free_case(c);
+  }
+}
+
+/* Pools: window values kept well apart (no argmax change under +-h). */
+static void test_pool_grad(void) {
+  static const struct { int64_t N, C, H, W; int k, stride; } cs[] = {
+    {2, 3, 6, 6, 2, 2}, {1, 2, 7, 5, 3, 2}, {2, 2, 5, 5, 2, 1}, {1, 3, 7, 7, 3, 3},
+  };
+  static char names[2][4][64];
+  for (int avg = 0; avg < 2; avg++)
+    for (int t = 0; t < 4; t++) {
+      snprintf(names[avg][t], sizeof names[avg][t], "%s k%d s%d [%lld,%lld,%lld,%lld]",
+               avg ? "avgpool2d" : "maxpool2d", cs[t].k, cs[t].stride, (long long)cs[t].N,
+               (long long)cs[t].C, (long long)cs[t].H, (long long)cs[t].W);
+      gcase *c = new_case(names[avg][t], 1);
+      set_leaf(c, 0, 4, (int64_t[]){cs[t].N, cs[t].C, cs[t].H, cs[t].W}, -1, 1);
+      int64_t m = leaf_numel(c, 0);
+      for (int64_t k = 0; k < m; k++) /* distinct values 0.05 apart, shuffled */
+        c->val[0][k] = 0.05f * (float)((k * 37) % m) - 0.025f * (float)m;
+      c->kernel = cs[t].k, c->stride = cs[t].stride;
+      c->build = avg ? b_avgpool : b_maxpool;
+      fd_check(c, 1u, 1e-2f, 2e-3, 1e-2);
+      free_case(c);
+    }
 }
 
 static void test_smooth_ops(void) {
@@ -318,6 +376,73 @@ static void test_binlinear(int flag) {
   free_case(c);
 }
 
+/* binconv2d: y[n,o,p] = alpha[o] * sum_{c,i,j} xb[n,c,h,w] wb[o,c,i,j] + b[o],
+ * h = oh*s - pad + i, w = ow*s - pad + j, and xb = 0 in the padding (sign
+ * first, then zero padding). With dy = R:
+ *   dx[n,c,h,w] = sum over the windows covering (h,w) of R*alpha*wb, times 1{|x|<=1} if binarized;
+ *   G[o,k] = sum_{n,p} R[n,o,p] xb[n,k at p];  dw = alpha*G*1{|w|<=1} + (sum_k G*wb)/K * sgn(w);
+ * computed here in double with direct loops over the padded input. */
+static void test_binconv2d(int flag, int stride, int pad) {
+  static char names[16][64];
+  static int used;
+  char *name = names[used++ % 16];
+  snprintf(name, 64, "binconv2d%s%s s%d p%d", flag & 1 ? " sign(x)" : " real x",
+           flag & 2 ? " +alpha" : "", stride, pad);
+  enum { N = 2, C = 3, H = 6, W = 5, O = 4, KH = 3, KW = 3 };
+  const int K = C * KH * KW;
+  int OH = (H + 2 * pad - KH) / stride + 1, OW = (W + 2 * pad - KW) / stride + 1;
+  gcase *c = new_case(name, 3);
+  set_leaf(c, 0, 4, (int64_t[]){N, C, H, W}, -1.5f, 1.5f);
+  set_leaf(c, 1, 4, (int64_t[]){O, C, KH, KW}, -1.5f, 1.5f);
+  set_leaf(c, 2, 1, (int64_t[]){O}, -1, 1);
+  c->flag = flag, c->stride = stride, c->pad = pad, c->build = b_binconv2d;
+  eval_case(c, true);
+  const float *x = c->val[0], *w = c->val[1];
+  double alpha[O];
+  for (int o = 0; o < O; o++) {
+    double s = 0;
+    for (int k = 0; k < K; k++) s += fabs(w[o * K + k]);
+    alpha[o] = flag & 2 ? s / K : 1.0;
+  }
+  double *dx = calloc(N * C * H * W, sizeof *dx), *G = calloc((size_t)O * K, sizeof *G);
+  double db[O] = {0};
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < O; o++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          double r = sinf(1.3f * (float)(((n * O + o) * OH + oh) * OW + ow) + 0.4f);
+          db[o] += r;
+          for (int ci = 0; ci < C; ci++)
+            for (int i = 0; i < KH; i++)
+              for (int j = 0; j < KW; j++) {
+                int h = oh * stride - pad + i, ww = ow * stride - pad + j;
+                if (h < 0 || h >= H || ww < 0 || ww >= W) continue; /* padding: xb = 0 */
+                int xi = ((n * C + ci) * H + h) * W + ww, k = (ci * KH + i) * KW + j;
+                double xb = (flag & 1) ? (x[xi] >= 0 ? 1 : -1) : x[xi];
+                dx[xi] += r * alpha[o] * (w[o * K + k] >= 0 ? 1 : -1);
+                G[o * K + k] += r * xb;
+              }
+        }
+  for (int i = 0; i < N * C * H * W; i++)
+    CHECK_CLOSE(c->grad[0][i], (flag & 1) && fabsf(x[i]) > 1 ? 0.0 : dx[i], 1e-5, 1e-4);
+  for (int o = 0; o < O; o++) {
+    CHECK_CLOSE(c->grad[2][o], db[o], 1e-5, 1e-4);
+    double dalpha = 0;
+    for (int k = 0; k < K; k++) dalpha += G[o * K + k] * (w[o * K + k] >= 0 ? 1 : -1);
+    for (int k = 0; k < K; k++) {
+      float wv = w[o * K + k];
+      double g = fabsf(wv) <= 1 ? alpha[o] * G[o * K + k] : 0;
+      if (flag & 2) g += dalpha / K * ((wv > 0) - (wv < 0));
+      CHECK_CLOSE(c->grad[1][o * K + k], g, 1e-5, 1e-4);
+    }
+  }
+  free(dx), free(G);
+  printf("  %-28s backward is the STE definition\n", c->name);
+  /* smooth parts: the bias always, x when it is not binarized */
+  fd_check(c, (flag & 1) ? 4u : 5u, 1e-2f, 2e-3, 1e-2);
+  free_case(c);
+}
+
 /* ---- packed bits: the XNOR path equals the float path exactly --------------- */
 
 static void test_xnor_equals_float(void) {
@@ -371,9 +496,16 @@ int main(void) {
   CHECK_OK(bnn_ctx_init(&ctx, 1 << 16, 0, &err));
   bnn_set_num_threads(1);
   test_smooth_ops();
+  test_conv2d_grad();
+  test_pool_grad();
   test_sign_ste();
   test_sign_ste_backward();
   for (int flag = 0; flag < 4; flag++) test_binlinear(flag);
+  for (int flag = 0; flag < 4; flag++) {
+    test_binconv2d(flag, 1, 0); /* pad 0: binlinear binarizes the rows (packed path) */
+    test_binconv2d(flag, 1, 1); /* pad > 0: sign, then zero padding */
+    test_binconv2d(flag, 2, 2);
+  }
   test_xnor_equals_float();
   test_errors();
   bnn_ctx_free(&ctx);

@@ -4,13 +4,14 @@
  * driver can translate a checked model into a bnn_net_desc field by field.
  * Call bnn_layer_desc_init first: it fills the PyTorch defaults.
  *
- * Tensor names follow a PyTorch nn.Sequential state_dict: LABEL.weight,
- * LABEL.bias, LABEL.running_mean, LABEL.running_var (BatchNorm gamma is
+ * Tensor names follow a PyTorch nn.Sequential state_dict: LABEL.weight
+ * ([out,in] for linear layers, [out,in,kh,kw] for convolutions), LABEL.bias, LABEL.running_mean, LABEL.running_var (BatchNorm gamma is
  * weight, beta is bias; the running statistics are buffers, not trained).
  *
  * Initialization (PyTorch defaults, from the net's seeded bnn_rng, layer by
- * layer, weight before bias): linear/binlinear weight and bias
- * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5));
+ * layer, weight before bias): linear/binlinear/conv2d/binconv2d weight and
+ * bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5);
+ * fan_in = in_features, or C*kh*kw for a convolution);
  * BatchNorm gamma 1, beta 0, running mean 0, running var 1. */
 #ifndef BNN_NET_H
 #define BNN_NET_H
@@ -42,10 +43,10 @@ typedef enum bnn_layer_kind {
   BNN_LAYER_SIGMOID,
   BNN_LAYER_SOFTMAX,
   BNN_LAYER_FLATTEN,
-  BNN_LAYER_CONV2D,    /* reserved: convolution issue */
-  BNN_LAYER_BINCONV2D, /* reserved */
-  BNN_LAYER_MAXPOOL,   /* reserved */
-  BNN_LAYER_AVGPOOL,   /* reserved */
+  BNN_LAYER_CONV2D,    /* conv2d OUT KxK [stride=S] [pad=P] [nobias] */
+  BNN_LAYER_BINCONV2D, /* binconv2d OUT KxK [stride=S] [pad=P] [real] [scale] [bias] */
+  BNN_LAYER_MAXPOOL,   /* maxpool KxK [stride=S] */
+  BNN_LAYER_AVGPOOL,   /* avgpool KxK [stride=S] */
   BNN_LAYER_KIND_COUNT
 } bnn_layer_kind;
 
@@ -62,8 +63,12 @@ typedef struct bnn_layer_desc {
   float eps;                 /* batchnorm, default 1e-5 */
   float momentum;            /* batchnorm, default 0.1 */
   float p;                   /* dropout probability in [0, 1) */
-  /* convolution fields (reserved for the convolution issue) */
-  int64_t out_channels, kernel, stride, pad;
+  /* convolutions and pools; input channels come from the previous layer */
+  int64_t out_channels;      /* conv2d, binconv2d */
+  int64_t kernel;            /* kernel height (and width unless kernel_w is set) */
+  int64_t kernel_w;          /* kernel width; 0 = square (kernel) */
+  int64_t stride;            /* convs: default 1; pools: default 0 = kernel */
+  int64_t pad;               /* convs: zero padding on each side; pools: must be 0 */
 } bnn_layer_desc;
 
 /* Zero the descriptor, set its kind and PyTorch defaults. */

@@ -54,6 +54,10 @@ enum {
   X(BATCHNORM,     batchnorm,     3, BNN_OPF_STATS)                         \
   X(DROPOUT,       dropout,       1, BNN_OPF_ELEMENTWISE | BNN_OPF_STATS)   \
   X(RESHAPE,       reshape,       1, BNN_OPF_VIEW)                          \
+  X(IM2COL,        im2col,        1, 0)                                     \
+  X(NHWC_TO_NCHW,  nhwc_to_nchw,  1, 0)                                     \
+  X(MAXPOOL2D,     maxpool2d,     1, 0)                                     \
+  X(AVGPOOL2D,     avgpool2d,     1, 0)                                     \
   X(CROSS_ENTROPY, cross_entropy, 1, BNN_OPF_LOSS)                          \
   X(SQ_HINGE,      sq_hinge,      1, BNN_OPF_LOSS)
 
@@ -132,6 +136,39 @@ bnn_tensor *bnn_batchnorm(bnn_ctx *ctx, bnn_tensor *x, bnn_tensor *gamma, bnn_te
 bnn_tensor *bnn_dropout(bnn_ctx *ctx, bnn_tensor *x, float p);
 /* Same data, new shape (flatten): a view, no copy. */
 bnn_tensor *bnn_reshape(bnn_ctx *ctx, bnn_tensor *x, int ndim, const int64_t *shape);
+
+/* ---- convolution and pooling (NCHW, PyTorch semantics; src/ops_conv.c) -----
+ * Output size per spatial dimension: OH = floor((H + 2 pad - kh) / stride) + 1
+ * (PyTorch floor mode). Weights are [O, C, kh, kw], flattened to [O, K] with
+ * K = C*kh*kw in (c, i, j) order, so a PyTorch state_dict loads unchanged. */
+
+/* x [N,C,H,W] -> [N*OH*OW, C*kh*kw]: row (n, oh, ow) holds the receptive
+ * field of that output in (c, i, j) order; positions in the zero padding are
+ * 0. Backward (col2im) sums each row's gradient back into dx. */
+bnn_tensor *bnn_im2col(bnn_ctx *ctx, bnn_tensor *x, int kh, int kw, int stride, int pad);
+/* x [N,H,W,C] -> [N,C,H,W] (a copy; the GEMM output of a convolution is NHWC). */
+bnn_tensor *bnn_nhwc_to_nchw(bnn_ctx *ctx, bnn_tensor *x);
+/* nn.Conv2d: x [N,C,H,W], w [O,C,kh,kw], b [O] or NULL -> [N,O,OH,OW].
+ * im2col + linear (one cblas_sgemm over the whole batch) + nhwc_to_nchw. */
+bnn_tensor *bnn_conv2d(bnn_ctx *ctx, bnn_tensor *x, bnn_tensor *w, bnn_tensor *b, int stride,
+                       int pad);
+/* Binary convolution, binlinear over the im2col rows: wb = sign(w) with STE,
+ * optional XNOR-Net alpha[o] = mean |w[o,:,:,:]| over the whole filter,
+ * input sign(x) with STE when binarize_input. Zero padding is applied AFTER
+ * binarization, so padded positions contribute 0 (not ±1), exactly as
+ * F.conv2d(sign(x), sign(w), padding=pad) * alpha + b. In eval mode with a
+ * binarized input and ctx->use_xnor the forward runs on packed bits (any
+ * pad, with an exact border correction); the result is bit-identical to
+ * the float path. */
+bnn_tensor *bnn_binconv2d(bnn_ctx *ctx, bnn_tensor *x, bnn_tensor *w, bnn_tensor *b, int stride,
+                          int pad, bool binarize_input, bool scale);
+/* nn.MaxPool2d(kernel=(kh,kw), stride), no padding, floor mode: x [N,C,H,W]
+ * -> [N,C,OH,OW]. Backward routes dy to the argmax of each window (the first
+ * maximum in row-major window order on ties, as PyTorch). */
+bnn_tensor *bnn_maxpool2d(bnn_ctx *ctx, bnn_tensor *x, int kh, int kw, int stride);
+/* nn.AvgPool2d(kernel=(kh,kw), stride), no padding, floor mode. */
+bnn_tensor *bnn_avgpool2d(bnn_ctx *ctx, bnn_tensor *x, int kh, int kw, int stride);
+
 /* logits [N,K], labels [N] (< K) -> [1]: mean_n -log softmax(logits)[n, label]. */
 bnn_tensor *bnn_cross_entropy(bnn_ctx *ctx, bnn_tensor *logits, const uint8_t *labels);
 /* y [N,K], t[n,k] = +1 if k == label[n] else -1 -> [1]:
