@@ -9,6 +9,7 @@ packages=(
   llvm-dev clang libclang-rt-dev   # LLVM C API; clang + compiler-rt for sanitizers/fuzzers
   zlib1g-dev libopenblas-dev
   dataset-fashion-mnist            # default training data (/usr/share/datasets/fashion-mnist)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user   # cross tests: link for aarch64, run under qemu-aarch64
 
 )
 

@@ -6,6 +6,7 @@
  *   emit_model.c  one module per model: scratch layout and exported functions
  *   emit.c        verify, optimise, write object / asm / LLVM IR
  *   header.c      the C header
+ *   jit.c         the object linked into this process (ORC LLJIT), for --verify
  */
 #ifndef BNNC_CG_H
 #define BNNC_CG_H

@@ -6,6 +6,7 @@
  *   CodegenInterface ifc;   codegen_interface(g, &ifc);     what the header says
  *   codegen_header(g, &ifc, &text)                         the C header
  *   codegen_compile(g, &target, CODEGEN_OBJECT, &bytes)    object / asm / .ll
+ *   codegen_jit(g, &target, &jm)                           the same object, callable here
  *
  * Every graph that passes ir_verify compiles, optimised or not, except
  * convolutions and pooling (a clear "not supported yet" error for now).
@@ -75,6 +76,29 @@ void codegen_header(const CodegenInterface *ifc, const char *source, CodegenBuff
  * built (a bnnc bug). */
 int codegen_compile(const IrGraph *g, const CodegenTarget *target, CodegenFileKind kind,
                     CodegenBuffer *out);
+
+/* In-process code for the host (bnnc --verify): the object codegen_compile
+ * makes for `target`, linked into this process by LLVM's ORC JIT (jit.c).
+ * The functions are those of docs/embedding.md, with `input` as void. A
+ * target triple other than the host's is refused. Returns a BNNC_EXIT_* code
+ * like codegen_compile; on success dispose with codegen_jit_dispose, after
+ * which the function pointers are dangling. */
+typedef int (*CodegenInferFn)(const void *input, float *output);
+typedef int (*CodegenInferRFn)(const void *input, float *output, void *scratch);
+typedef int (*CodegenInferBatchFn)(const void *input, float *output, size_t n, void *scratch);
+
+typedef struct CodegenJit CodegenJit;   /* the JIT and the object it holds */
+
+typedef struct CodegenJitModel {
+  CodegenJit *jit;
+  CodegenInterface ifc;                 /* sizes and names, as in the header */
+  CodegenInferFn infer;                 /* PREFIX_infer: static scratch, not reentrant */
+  CodegenInferRFn infer_r;              /* PREFIX_infer_r */
+  CodegenInferBatchFn infer_batch;      /* PREFIX_infer_batch */
+} CodegenJitModel;
+
+int codegen_jit(const IrGraph *g, const CodegenTarget *target, CodegenJitModel *out);
+void codegen_jit_dispose(CodegenJitModel *m);
 
 /* Scratch layout: the memory plan's offsets when the graph has one, else one
  * of codegen's own (one buffer per value, for unplanned graphs). Fills

@@ -61,7 +61,7 @@ typedef struct DriverOptions {
   long limit_test;            /* --limit-test N */
 
   /* verify */
-  int samples;                /* --samples N, default 100 */
+  int samples;                /* --samples N, default 1000 */
 
   bool quiet;
 } DriverOptions;

@@ -26,7 +26,7 @@ static const char usage_text[] =
     "  bnnc --train MODEL.bnn [--data DIR] [options]                       train\n"
     "  bnnc --eval MODEL.bnn [--weights W] [--data DIR]                    evaluate\n"
     "  bnnc --stats MODEL.bnn                                              per-layer table\n"
-    "  bnnc --verify MODEL.bnn [--weights W] [--samples N]                 compiled vs runtime\n"
+    "  bnnc --verify MODEL.bnn [--weights W] [--samples N] [--data DIR]    compiled vs runtime\n"
     "\n"
     "Compile options:\n"
     "  -o FILE               output file (default: MODEL.o, .s, .ll, .h; '-' = stdout for text)\n"
@@ -44,7 +44,7 @@ static const char usage_text[] =
     "  --random-weights SEED use seeded random weights (benchmarks and tests)\n"
     "\n"
     "Training and evaluation:\n"
-    "  --data DIR            folder with the four IDX files (default: /usr/share/datasets/fashion-mnist)\n"
+    "  --data DIR            (train, eval, verify) folder with the four IDX files (default: /usr/share/datasets/fashion-mnist)\n"
     "  --epochs N            override the train block's epochs\n"
     "  --batch N             override the batch size\n"
     "  --lr X                override the learning rate\n"
@@ -56,7 +56,7 @@ static const char usage_text[] =
     "  --predictions FILE    (eval) write one predicted class per line\n"
     "  --limit-train N       use only the first N training images\n"
     "  --limit-test N        use only the first N test images\n"
-    "  --samples N           (verify) random inputs to compare (default 100)\n"
+    "  --samples N           (verify) random inputs to compare (default 1000)\n"
     "\n"
     "  -q, --quiet           less output\n"
     "  -h, --help            this help\n"
@@ -275,7 +275,7 @@ static int parse_command_line(int argc, char **argv, DriverOptions *o) {
 }
 
 int main(int argc, char **argv) {
-  DriverOptions o = {.mode = MODE_COMPILE, .emit = EMIT_OBJ, .opt_level = 2, .samples = 100};
+  DriverOptions o = {.mode = MODE_COMPILE, .emit = EMIT_OBJ, .opt_level = 2, .samples = 1000};
   int code = parse_command_line(argc, argv, &o);
   if (code >= 0) return code;
 

@@ -119,7 +119,10 @@ bool weights_bind(IrGraph *g, const DriverOptions *o) {
       ok = false;
       break;
     }
-    memcpy(alloc_data(g, p), data, p->data_bytes);
+    /* alloc_data sets p->data_bytes: call it before reading the size (the
+     * order in which arguments are evaluated is unspecified). */
+    float *dst = alloc_data(g, p);
+    memcpy(dst, data, p->data_bytes);
   }
   bnn_st_close(f);
   return ok;
