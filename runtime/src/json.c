@@ -449,7 +449,8 @@ static int parse_object(Parser *p, int depth, JsonValue *out) {
     }
   }
   size_t count = p->members_len - base;
-  if (reject_duplicate_keys(p, p->members + base, count) != 0) return -1;
+  /* count < 2 has no duplicates, and p->members may still be NULL (NULL + 0 is UB). */
+  if (count >= 2 && reject_duplicate_keys(p, p->members + base, count) != 0) return -1;
   out->kind = JSON_OBJECT;
   out->as.object.count = count;
   out->as.object.members = NULL;
