@@ -94,4 +94,10 @@ LLVMTargetMachineRef cg_create_target_machine(const CodegenTarget *t);
 /* Builds the module for g into cg->mod (cg->ctx, mod, layout set). */
 bool cg_emit_model(Cg *cg);
 
+/* ---- kernels_conv.c ---- */
+
+/* Convolution and pooling ops (conv2d, binconv2d on f32, maxpool, avgpool,
+ * hwc, chw, binconv, binconv_thr, maxpool_hwc), as cg_emit_node. */
+bool cg_emit_conv_node(Cg *cg, const IrNode *n);
+
 #endif

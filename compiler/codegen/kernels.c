@@ -802,10 +802,12 @@ bool cg_emit_node(Cg *cg, const IrNode *n) {
   case IR_BINCONV2D:
   case IR_MAXPOOL:
   case IR_AVGPOOL:
-    bnnc_error("layer %s: %s is not supported by the code generator yet (convolutional models "
-               "can be trained and evaluated, but not compiled)",
-               n->label ? n->label : "?", ir_op_info[n->op].name);
-    return false;
+  case IR_HWC:
+  case IR_CHW:
+  case IR_BINCONV:
+  case IR_BINCONV_THR:
+  case IR_MAXPOOL_HWC:
+    return cg_emit_conv_node(cg, n);   /* kernels_conv.c */
   case IR_OP_COUNT:
     break;
   }

@@ -78,7 +78,8 @@ enum {
   X(IR_BINCONV2D, "binconv2d", 2, 3,                                                          \
     IR_ATTR_KERNEL | IR_ATTR_STRIDE | IR_ATTR_PAD | IR_ATTR_SCALE,                            \
     "(x bit|f32[C,H,W], w f32[O,C,kh,kw], b?) -> f32[O,H',W']; zero padding adds 0")          \
-  X(IR_MAXPOOL, "maxpool", 1, 1, IR_ATTR_KERNEL | IR_ATTR_STRIDE, "(x f32[C,H,W]) -> f32")    \
+  X(IR_MAXPOOL, "maxpool", 1, 1, IR_ATTR_KERNEL | IR_ATTR_STRIDE,                             \
+    "(x f32|bit[C,H,W]) -> same type: max over each window (bit: AND, max of +-1)")            \
   X(IR_AVGPOOL, "avgpool", 1, 1, IR_ATTR_KERNEL | IR_ATTR_STRIDE, "(x f32[C,H,W]) -> f32")    \
   X(IR_FLATTEN, "flatten", 1, 1, 0, "(x [C,H,W]) -> [C*H*W] in C,H,W order")                  \
   /* Ops the inference passes introduce (never produced by lowering). */                     \
@@ -90,6 +91,17 @@ enum {
   X(IR_BINDENSE_THR, "bindense_thr", 4, 4, 0,                                                 \
     "(x bit|u8[in], w bit[out,in], thr i32[out], flip i32[out]) -> bit[out]: "                \
     "threshold(bindense(x, w)) fused; no integers are stored")                                \
+  /* Convolution ops on the packed channel layout (docs/ir.md, "Convolutions"). */             \
+  X(IR_HWC, "hwc", 1, 1, 0, "(x bit[C,H,W]) -> bit[H,W,C]: the same tensor, channels last")    \
+  X(IR_CHW, "chw", 1, 1, 0, "(x bit[H,W,C]) -> bit[C,H,W]: the inverse of hwc")                \
+  X(IR_BINCONV, "binconv", 2, 2, IR_ATTR_KERNEL | IR_ATTR_STRIDE | IR_ATTR_PAD,               \
+    "(x bit[H,W,C], w bit[O,kh,kw,C]) -> i32[O,H',W']: sum over the taps inside the "          \
+    "image of C - 2 * popcount(x[iy,ix] XOR w[o,ky,kx]); padded taps add 0")                  \
+  X(IR_BINCONV_THR, "binconv_thr", 4, 4, IR_ATTR_KERNEL | IR_ATTR_STRIDE | IR_ATTR_PAD,       \
+    "(x bit[H,W,C], w bit[O,kh,kw,C], thr i32[O], flip i32[O]) -> bit[H',W',O]: "             \
+    "threshold(binconv(x, w)) fused, the result channels last")                               \
+  X(IR_MAXPOOL_HWC, "maxpool_hwc", 1, 1, IR_ATTR_KERNEL | IR_ATTR_STRIDE,                     \
+    "(x bit[H,W,C]) -> bit[H',W',C]: max of +-1 over each window, i.e. the AND of its bits")  \
   X(IR_OUTPUT, "output", 1, 1, 0, "(x f32) -> f32: the model's result")
 
 typedef enum IrOp {

@@ -101,22 +101,34 @@ static void eval_conv(const Evaluator *e, const IrNode *n, float *y) {
   }
 }
 
+/* Packs logical values (+-1 for bits) into n's bit layout: -1 where v < 0. */
+static void pack_values(const IrNode *n, const float *v, void *y) {
+  int64_t numel = shape_numel(&n->type.shape);
+  int64_t row = n->type.shape.dims[n->type.shape.rank - 1];
+  int64_t words = ir_bit_row_words(&n->type);
+  for (int64_t i = 0; i < numel; i++) ir_bit_set((uint64_t *)y + (i / row) * words, i % row, v[i] < 0);
+}
+
+/* maxpool (f32 or bit [C,H,W]), avgpool, and maxpool_hwc (bit [H,W,C]):
+ * values are read as floats (bits as +-1), so max over bits is max of +-1. */
 static void eval_pool(const Evaluator *e, const IrNode *n, float *y) {
-  const float *x = fval(e, n->inputs[0]);
-  const Shape *xs = &n->inputs[0]->type.shape;
+  const IrNode *xn = n->inputs[0];
+  const Shape *xs = &xn->type.shape;
+  bool hwc = n->op == IR_MAXPOOL_HWC;
+  int64_t C = hwc ? xs->dims[2] : xs->dims[0], H = hwc ? xs->dims[0] : xs->dims[1],
+          W = hwc ? xs->dims[1] : xs->dims[2];
+  int64_t OH = n->type.shape.dims[hwc ? 0 : 1], OW = n->type.shape.dims[hwc ? 1 : 2];
   const IrAttrs *a = &n->attrs;
-  int64_t C = xs->dims[0], H = xs->dims[1], W = xs->dims[2];
-  int64_t OH = n->type.shape.dims[1], OW = n->type.shape.dims[2];
   for (int64_t c = 0; c < C; c++)
     for (int64_t oy = 0; oy < OH; oy++)
       for (int64_t ox = 0; ox < OW; ox++) {
-        float acc = n->op == IR_MAXPOOL ? -FLT_MAX : 0.0f;
+        float acc = n->op == IR_AVGPOOL ? 0.0f : -FLT_MAX;
         bool first = true;
         for (int64_t ky = 0; ky < a->kernel_h; ky++)
           for (int64_t kx = 0; kx < a->kernel_w; kx++) {
             int64_t iy = oy * a->stride + ky, ix = ox * a->stride + kx;
             if (iy >= H || ix >= W) continue;
-            float v = x[(c * H + iy) * W + ix];
+            float v = elem_f32(e, xn, hwc ? (iy * W + ix) * C + c : (c * H + iy) * W + ix);
             if (n->op == IR_AVGPOOL)
               acc += v;
             else if (first || v > acc)
@@ -124,7 +136,66 @@ static void eval_pool(const Evaluator *e, const IrNode *n, float *y) {
             first = false;
           }
         if (n->op == IR_AVGPOOL) acc = acc / (float)(a->kernel_h * a->kernel_w);
-        y[(c * OH + oy) * OW + ox] = acc;
+        y[hwc ? (oy * OW + ox) * C + c : (c * OH + oy) * OW + ox] = acc;
+      }
+}
+
+/* hwc / chw: element (c, h, w) of the [C,H,W] view moves between layouts. */
+static void eval_transpose(const Evaluator *e, const IrNode *n, float *y) {
+  const IrNode *x = n->inputs[0];
+  const int64_t *d = n->op == IR_HWC ? x->type.shape.dims : n->type.shape.dims;
+  int64_t C = d[0], H = d[1], W = d[2];
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t h = 0; h < H; h++)
+      for (int64_t w = 0; w < W; w++) {
+        int64_t chw = (c * H + h) * W + w, hwc = (h * W + w) * C + c;
+        if (n->op == IR_HWC)
+          y[hwc] = elem_f32(e, x, chw);
+        else
+          y[chw] = elem_f32(e, x, hwc);
+      }
+}
+
+/* binconv's exact accumulator at (o, oy, ox): over the taps inside the image,
+ * C - 2 * popcount(x[iy,ix,:] XOR w[o,ky,kx,:]) (0-padded rows cancel); taps
+ * in the zero padding add nothing. */
+static int64_t binconv_int(const Evaluator *e, const IrNode *n, int64_t o, int64_t oy, int64_t ox) {
+  const IrNode *x = n->inputs[0], *w = n->inputs[1];
+  const IrAttrs *a = &n->attrs;
+  int64_t H = x->type.shape.dims[0], W = x->type.shape.dims[1], C = x->type.shape.dims[2];
+  int64_t words = ir_bit_row_words(&x->type);
+  const uint64_t *xb = val(e, x), *wb = val(e, w);
+  int64_t acc = 0;
+  for (int64_t ky = 0; ky < a->kernel_h; ky++)
+    for (int64_t kx = 0; kx < a->kernel_w; kx++) {
+      int64_t iy = oy * a->stride + ky - a->pad, ix = ox * a->stride + kx - a->pad;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      const uint64_t *xr = xb + (iy * W + ix) * words;
+      const uint64_t *wr = wb + ((o * a->kernel_h + ky) * a->kernel_w + kx) * words;
+      int64_t ones = 0;
+      for (int64_t k = 0; k < words; k++) ones += __builtin_popcountll(xr[k] ^ wr[k]);
+      acc += C - 2 * ones;
+    }
+  return acc;
+}
+
+static bool threshold_bit(const Evaluator *e, const IrNode *thr, const IrNode *flip, int64_t c,
+                          int64_t x);
+
+static void eval_binconv(const Evaluator *e, const IrNode *n, void *y) {
+  int64_t O = n->inputs[1]->type.shape.dims[0];
+  bool fused = n->op == IR_BINCONV_THR;
+  int64_t OH = n->type.shape.dims[fused ? 0 : 1], OW = n->type.shape.dims[fused ? 1 : 2];
+  int64_t words = fused ? ir_bit_row_words(&n->type) : 0;
+  for (int64_t o = 0; o < O; o++)
+    for (int64_t oy = 0; oy < OH; oy++)
+      for (int64_t ox = 0; ox < OW; ox++) {
+        int64_t acc = binconv_int(e, n, o, oy, ox);
+        if (fused)
+          ir_bit_set((uint64_t *)y + (oy * OW + ox) * words, o,
+                     threshold_bit(e, n->inputs[2], n->inputs[3], o, acc));
+        else
+          ((int32_t *)y)[(o * OH + oy) * OW + ox] = (int32_t)acc;
       }
 }
 
@@ -248,7 +319,26 @@ static void eval_node(const Evaluator *e, const IrNode *n, void *y) {
     return;
   case IR_MAXPOOL:
   case IR_AVGPOOL:
-    eval_pool(e, n, yf);
+  case IR_MAXPOOL_HWC:
+  case IR_HWC:
+  case IR_CHW: {
+    if (n->type.elem != ELEM_BIT) {
+      eval_pool(e, n, yf);
+      return;
+    }
+    float *v = malloc((size_t)numel * sizeof *v);
+    if (!v) BNNC_BUG("ir_eval: out of memory");
+    if (n->op == IR_HWC || n->op == IR_CHW)
+      eval_transpose(e, n, v);
+    else
+      eval_pool(e, n, v);
+    pack_values(n, v, y);
+    free(v);
+    return;
+  }
+  case IR_BINCONV:
+  case IR_BINCONV_THR:
+    eval_binconv(e, n, y);
     return;
   case IR_BINDENSE:
     eval_bindense(e, n, y);

@@ -8,12 +8,12 @@
  * no reassociation); sums run in increasing index order.
  *
  *   affine      y = x * scale[c] + shift[c]           (x converted to f32 first)
- *   batchnorm   y = (x - mean) / sqrtf(var + eps) * gamma + beta
- *               evaluated left to right: ((((x - mean) / sqrtf(var + eps)) * gamma) + beta)
+ *   batchnorm   invstd = (float)(1 / sqrt((double)var + (double)eps)) (in double, as libbnn);
+ *               y = gamma * ((x - mean) * invstd) + beta, each step rounded to f32
  *   sign        +1 (bit 0) where x >= 0, else -1 (bit 1); NaN gives -1
  *   binlinear   acc = sum_j x_j * sign(w_ij) (sign(0) = +1), f32, j ascending;
  *               y = acc * alpha_i (when `scale`) then + b_i (when a bias is given);
- *               alpha_i = (sum_j |w_ij| in f32, j ascending) / (float)in
+ *               alpha_i = (float)((sum_j |w_ij| in double, j ascending) / in), as libbnn
  *   linear      acc = sum_j x_j * w_ij (f32, j ascending); y = acc + b_i
  *   conv2d, binconv2d: the same, summing over (c, ky, kx) in that order;
  *               zero padding contributes nothing (a padded bit input adds 0,
@@ -26,6 +26,11 @@
  *   bindense    bit x: in - 2 * popcount(x XOR w) (an exact integer); u8 x: the
  *               exact integer sum of +-x_j; f32 x: f32 sum of +-x_j, j ascending
  *   threshold   +1 iff (flip[c] ? x <= thr[c] : x >= thr[c])
+ *   binconv     over the taps inside the image, C - 2 * popcount(x row XOR w
+ *               row) (an exact integer; padded taps add 0); binconv_thr:
+ *               threshold of it, packed channels last
+ *   maxpool on bits, maxpool_hwc: the max of +-1 (the AND of the bits);
+ *               hwc, chw: the same elements in the other layout
  *
  * The helpers below are the single definition of the per-element formulas;
  * the threshold pass evaluates them to choose integer thresholds that agree
@@ -69,10 +74,9 @@ static inline float ir_eval_affine1(float x, float scale, float shift) {
 
 static inline float ir_eval_batchnorm1(float x, float gamma, float beta, float mean, float var,
                                        float eps) {
-  float centered = x - mean;
-  float sd = sqrtf(var + eps);
-  float normed = centered / sd;
-  float scaled = normed * gamma;
+  float invstd = (float)(1.0 / sqrt((double)var + (double)eps));
+  float normed = (x - mean) * invstd;
+  float scaled = gamma * normed;
   return scaled + beta;
 }
 
@@ -81,11 +85,12 @@ static inline float ir_eval_relu1(float x) { return x > 0.0f ? x : 0.0f; }
 /* sign as a bit: false = +1 (x >= 0), true = -1 (x < 0 or NaN). */
 static inline bool ir_eval_sign_bit(float x) { return !(x >= 0.0f); }
 
-/* XNOR-Net alpha of one weight row: (sum |w_j| in f32, j ascending) / n. */
+/* XNOR-Net alpha of one weight row, computed exactly as libbnn does:
+ * sum |w_j| in double, j ascending, divided by n in double, rounded once. */
 static inline float ir_eval_alpha(const float *w, int64_t n) {
-  float sum = 0.0f;
+  double sum = 0.0;
   for (int64_t j = 0; j < n; j++) sum += fabsf(w[j]);
-  return sum / (float)n;
+  return (float)(sum / (double)n);
 }
 
 #endif

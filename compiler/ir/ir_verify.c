@@ -114,15 +114,63 @@ static void verify_conv(Verifier *v, const IrNode *n, unsigned x_elems) {
 static void verify_pool(Verifier *v, const IrNode *n) {
   const IrType *x = &n->inputs[0]->type;
   const IrAttrs *a = &n->attrs;
-  if (!want_elem(v, n, 0, 1u << ELEM_F32)) return;
+  unsigned elems = n->op == IR_AVGPOOL ? 1u << ELEM_F32
+                   : n->op == IR_MAXPOOL ? 1u << ELEM_F32 | 1u << ELEM_BIT
+                                         : 1u << ELEM_BIT;
+  if (!want_elem(v, n, 0, elems)) return;
   if (x->shape.rank != 3) {
-    fail(v, n, "needs an input of rank 3 [C,H,W]");
+    fail(v, n, "needs an input of rank 3");
     return;
   }
-  Shape out = {3,
-               {x->shape.dims[0], window_out(x->shape.dims[1], a->kernel_h, a->stride, 0),
-                window_out(x->shape.dims[2], a->kernel_w, a->stride, 0)}};
-  want_out(v, n, ELEM_F32, &out);
+  Shape out;
+  if (n->op == IR_MAXPOOL_HWC)
+    out = (Shape){3,
+                  {window_out(x->shape.dims[0], a->kernel_h, a->stride, 0),
+                   window_out(x->shape.dims[1], a->kernel_w, a->stride, 0), x->shape.dims[2]}};
+  else
+    out = (Shape){3,
+                  {x->shape.dims[0], window_out(x->shape.dims[1], a->kernel_h, a->stride, 0),
+                   window_out(x->shape.dims[2], a->kernel_w, a->stride, 0)}};
+  want_out(v, n, x->elem, &out);
+}
+
+/* binconv and binconv_thr: x bit[H,W,C], w bit[O,kh,kw,C]. */
+static void verify_binconv(Verifier *v, const IrNode *n) {
+  const IrType *x = &n->inputs[0]->type, *w = &n->inputs[1]->type;
+  const IrAttrs *a = &n->attrs;
+  if (!want_elem(v, n, 0, 1u << ELEM_BIT) || !want_elem(v, n, 1, 1u << ELEM_BIT)) return;
+  if (x->shape.rank != 3 || w->shape.rank != 4 || w->shape.dims[3] != x->shape.dims[2] ||
+      w->shape.dims[1] != a->kernel_h || w->shape.dims[2] != a->kernel_w) {
+    fail(v, n, "needs x[H,W,C] and w[O,kh,kw,C] matching the kernel");
+    return;
+  }
+  int64_t o = w->shape.dims[0];
+  int64_t oh = window_out(x->shape.dims[0], a->kernel_h, a->stride, a->pad);
+  int64_t ow = window_out(x->shape.dims[1], a->kernel_w, a->stride, a->pad);
+  if (n->op == IR_BINCONV) {
+    Shape out = {3, {o, oh, ow}};
+    want_out(v, n, ELEM_I32, &out);
+    return;
+  }
+  Shape per_out = {1, {o}};
+  for (int i = 2; i <= 3; i++)
+    if (want_elem(v, n, i, 1u << ELEM_I32))
+      want_shape(v, n, i == 2 ? "thr" : "flip", &n->inputs[i]->type.shape, &per_out);
+  Shape out = {3, {oh, ow, o}};
+  want_out(v, n, ELEM_BIT, &out);
+}
+
+/* hwc: [C,H,W] -> [H,W,C]; chw: the inverse. Bits only. */
+static void verify_transpose(Verifier *v, const IrNode *n) {
+  const IrType *x = &n->inputs[0]->type;
+  if (!want_elem(v, n, 0, 1u << ELEM_BIT)) return;
+  if (x->shape.rank != 3) {
+    fail(v, n, "needs an input of rank 3");
+    return;
+  }
+  const int64_t *d = x->shape.dims;
+  Shape out = n->op == IR_HWC ? (Shape){3, {d[1], d[2], d[0]}} : (Shape){3, {d[2], d[0], d[1]}};
+  want_out(v, n, ELEM_BIT, &out);
 }
 
 static void verify_elementwise_f32(Verifier *v, const IrNode *n) {
@@ -252,6 +300,17 @@ static void verify_node(Verifier *v, const IrNode *n) {
     want_out(v, n, ELEM_BIT, &x->shape);
     break;
   }
+  case IR_HWC:
+  case IR_CHW:
+    verify_transpose(v, n);
+    break;
+  case IR_BINCONV:
+  case IR_BINCONV_THR:
+    verify_binconv(v, n);
+    break;
+  case IR_MAXPOOL_HWC:
+    verify_pool(v, n);
+    break;
   case IR_OUTPUT:
     if (want_elem(v, n, 0, 1u << ELEM_F32)) want_out(v, n, ELEM_F32, &x->shape);
     break;

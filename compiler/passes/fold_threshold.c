@@ -2,7 +2,8 @@
  *
  * Needs:      pack_weights (and the folds before it) have run; params bound.
  * Guarantees: every `sign` whose operand is reached from an i32 bindense
- *             accumulator y (bit or u8 x) through a chain of per-channel f32
+ *             accumulator y (bit or u8 x), or a binconv accumulator
+ *             (K = C*kh*kw, the same threshold at every position), through a chain of per-channel f32
  *             ops (convert, affine, batchnorm, htanh, relu), each used only by
  *             the next, is replaced by threshold(y, thr, flip): the output bit
  *             is +1 iff (flip ? y <= thr : y >= thr). For EVERY integer y in
@@ -68,14 +69,22 @@ static bool match(IrGraph *g, const IrNode *sign, Chain *ch) {
     rev[n++] = x;
     x = x->inputs[0];
   }
-  if (x->op != IR_BINDENSE || x->inputs[0]->type.elem == ELEM_F32) return false;
+  bool conv = x->op == IR_BINCONV;
+  if (!conv && (x->op != IR_BINDENSE || x->inputs[0]->type.elem == ELEM_F32)) return false;
   /* An i32 may only enter the chain at its first op. */
   for (int i = 0; i < n - 1; i++)
     if (rev[i]->inputs[0]->type.elem == ELEM_I32) return false;
   ch->acc = x;
   ch->n = n;
   for (int i = 0; i < n; i++) ch->ops[i] = rev[n - 1 - i];
-  int64_t k = x->inputs[0]->type.shape.dims[0];
+  /* binconv: K = C*kh*kw taps; a border position has fewer valid taps, so
+   * its accumulator lies in a smaller range inside [-K, K]. The threshold is
+   * a function of the accumulator value alone, so it is the same for every
+   * position: the kernel computes the exact accumulator (padded taps add
+   * 0), never a padded one, and compares it with the channel's threshold. */
+  int64_t k = conv ? x->inputs[1]->type.shape.dims[1] * x->inputs[1]->type.shape.dims[2] *
+                         x->inputs[1]->type.shape.dims[3]
+                   : x->inputs[0]->type.shape.dims[0];
   int64_t per = x->inputs[0]->type.elem == ELEM_U8 ? 255 : 1;
   ch->lo = -per * k;
   ch->hi = per * k;

@@ -16,6 +16,8 @@ static void after(IrGraph *g, const PassOptions *o, const char *name) {
 void passes_run_inference(IrGraph *g, const PassOptions *o) {
   pass_drop_training_ops(g);
   after(g, o, "drop_training_ops");
+  pass_sink_sign(g);
+  after(g, o, "sink_sign");
   pass_pack_weights(g);
   after(g, o, "pack_weights");
   pass_fold_input_affine(g);
@@ -26,6 +28,8 @@ void passes_run_inference(IrGraph *g, const PassOptions *o) {
   after(g, o, "fold_threshold");
   pass_fuse_threshold(g);
   after(g, o, "fuse_threshold");
+  pass_layout_hwc(g);
+  after(g, o, "layout_hwc");
   pass_plan_memory(g);
   after(g, o, "plan_memory");
 }

@@ -10,13 +10,19 @@
  * driver's verify + --print-after-all hook) after each one:
  *
  *   drop_training_ops   dropout and rank-1 flatten removed
- *   pack_weights        binlinear -> bindense (bit weights) + affine(alpha, bias)
+ *   sink_sign           sign(maxpool(v)) -> maxpool(sign(v)) on bits, and
+ *                       sign(flatten(v)) -> flatten(sign(v))
+ *   pack_weights        binlinear -> bindense (bit weights) + affine(alpha, bias);
+ *                       binconv2d on bits -> binconv(hwc(x), channel-packed w) + affine
  *   fold_input_affine   input normalization folded into the first layer
  *   fold_affines        affine/batchnorm chains not feeding a sign folded into
  *                       the next linear; identity affines removed
  *   fold_threshold      i32 accumulator -> (affine, batchnorm, htanh...) -> sign
  *                       becomes threshold(y, thr, flip), exact for every y
- *   fuse_threshold      bindense + threshold -> bindense_thr
+ *   fuse_threshold      bindense + threshold -> bindense_thr;
+ *                       binconv + threshold -> chw(binconv_thr), channels last
+ *   layout_hwc          chw/hwc pairs cancelled, bit maxpool made channels
+ *                       last, flatten(chw) folded into the dense weights
  *   plan_memory         scratch offsets by liveness, g->scratch_bytes
  */
 #ifndef BNNC_PASSES_H
@@ -47,11 +53,13 @@ void passes_run_inference(IrGraph *g, const PassOptions *o);
 
 /* The passes, in pipeline order. Each returns the number of rewrites made. */
 int pass_drop_training_ops(IrGraph *g);
+int pass_sink_sign(IrGraph *g);
 int pass_pack_weights(IrGraph *g);
 int pass_fold_input_affine(IrGraph *g);
 int pass_fold_affines(IrGraph *g, bool fold_into_linear);
 int pass_fold_threshold(IrGraph *g);
 int pass_fuse_threshold(IrGraph *g);
+int pass_layout_hwc(IrGraph *g);
 int pass_plan_memory(IrGraph *g);
 
 #endif

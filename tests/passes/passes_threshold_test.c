@@ -102,10 +102,11 @@ static bool expected_positive(const Case *c, const float *alpha, int ch, int64_t
   float v = (float)y;
   if (c->scale) v = v * alpha[ch];
   if (c->bias) v = v + c->b[ch];
-  float centered = v - c->mean[ch];
-  float sd = sqrtf(c->var[ch] + c->eps);
-  float normed = centered / sd;
-  float scaled = normed * c->gamma[ch];
+  /* libbnn's eval-mode batchnorm (runtime/src/ops_norm.c), written out again
+   * here rather than shared, so a change on either side shows. */
+  float invstd = (float)(1.0 / sqrt((double)c->var[ch] + (double)c->eps));
+  float normed = (v - c->mean[ch]) * invstd;
+  float scaled = c->gamma[ch] * normed;
   float out = scaled + c->beta[ch];
   return out >= 0.0f;
 }
@@ -128,9 +129,9 @@ static void run_case(Arena *arena, int index, uint64_t *s) {
   float alpha[CHANNELS];
   const float *w = find_param(ref, "0.weight")->data;
   for (int ch = 0; ch < CHANNELS; ch++) {
-    float sum = 0.0f;
+    double sum = 0.0; /* as libbnn's binlinear forward (runtime/src/ops_gemm.c) */
     for (int64_t j = 0; j < c.k; j++) sum += fabsf(w[ch * c.k + j]);
-    alpha[ch] = sum / (float)c.k;
+    alpha[ch] = (float)(sum / (double)c.k);
   }
 
   pass_drop_training_ops(g);
