@@ -28,6 +28,8 @@ typedef struct Cg {
   const CodegenInterface *ifc;
 
   LLVMTypeRef i1, i8, i16, i32, i64, f32, intptr, v8i64, v8f32;
+  bool x86_vnni512;            /* the target has AVX-512 BW + VNNI (vpdpbusd) */
+  bool x86_avx512;             /* 32 512-bit registers: 8 row accumulators fit */
 
   /* The function being built (the model body) and its buffers. */
   LLVMValueRef fn;
@@ -88,6 +90,9 @@ bool cg_emit_node(Cg *cg, const IrNode *n);
 /* Creates the target machine for t (NULL fields: the host). Reports and
  * returns NULL on a bad triple/CPU. Dispose with LLVMDisposeTargetMachine. */
 LLVMTargetMachineRef cg_create_target_machine(const CodegenTarget *t);
+/* Whether tm is x86 with AVX-512 BW and VNNI enabled (after --mattr). */
+bool cg_target_has_vnni512(LLVMTargetMachineRef tm);
+bool cg_target_has_avx512(LLVMTargetMachineRef tm);
 
 /* ---- emit_model.c ---- */
 

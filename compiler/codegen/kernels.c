@@ -8,15 +8,19 @@
  *                 8 when there are >= 8 words, so each 8-word chunk is one
  *                 64-byte aligned <8 x i64>), zero padding, extra zero rows up
  *                 to the kernel's row block; a 64-byte aligned internal global.
- *   XNOR-popcount for each block of CG_ROWS rows: one pass over the input in
- *                 <8 x i64> chunks, x loaded once per chunk and XORed with
- *                 each row's chunk, `llvm.ctpop.v8i64` summed per row in a
- *                 vector accumulator (vpopcntq on AVX-512 VPOPCNTDQ, vpshufb
- *                 sequences on AVX2, cnt on NEON); one horizontal add per row
- *                 at the end; the tail words (< 8) as scalar i64 ctpop.
- *   thresholds    fused into the popcount epilogue: output bit = (pop - lo)
- *                 >u span, with lo/span precomputed per row from thr/flip, and
- *                 64 rows packed straight into one output word.
+ *   XNOR-popcount for each block of CG_ROWS (8) rows: one pass over the
+ *                 input in <8 x i64> chunks (two passes of 4 rows without
+ *                 AVX-512, so nothing spills), x loaded once per chunk and
+ *                 XORed with each row's chunk, `llvm.ctpop.v8i64` summed per
+ *                 row in a vector accumulator; the 8 accumulators reduced
+ *                 together by a transposed shuffle tree into one <8 x i32>;
+ *                 the tail words (< 8) as scalar i64 ctpop.
+ *   u8 x          vpdpbusd (u8 x times the weight mask as 0/-1 bytes) where
+ *                 the target has AVX-512 VNNI, else byte selects; the partial
+ *                 last chunk is the 64 bytes ending at `in`.
+ *   thresholds    fused into the epilogue as a vector: the block's <8 x i32>
+ *                 against its lo/span tables, the <8 x i1> is one byte of the
+ *                 output word. docs/performance.md has the measurements.
  *
  * Float ops follow the runtime's eval-mode arithmetic: batchnorm computes
  * (x - mean) / sqrtf(var + eps) * gamma + beta with the square root taken at
@@ -29,7 +33,7 @@
 
 #include "cg.h"
 
-enum { CG_ROWS = 4 };   /* output rows per pass over the input words */
+enum { CG_ROWS = 8 };   /* output rows per pass over the input words: one <8 x i32> of results */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -253,6 +257,22 @@ static LLVMValueRef sign_neg_bit(Cg *cg, const IrNode *n, const void *state, LLV
   return LLVMBuildFCmp(cg->b, LLVMRealULT, cg_load(cg, xp, cg->f32, i, 4), cg_f32(cg, 0.0f), "neg");
 }
 
+/* sign of f32 or i32 rows whose length is a multiple of 64: each output word
+ * is one <64 x float|i32> compare bit-cast to i64 (no per-bit loop). */
+static void emit_sign_words(Cg *cg, const IrNode *n) {
+  const IrNode *x = n->inputs[0];
+  bool f32 = x->type.elem == ELEM_F32;
+  LLVMTypeRef v64 = LLVMVectorType(f32 ? cg->f32 : cg->i32, 64);
+  LLVMValueRef xp = ptr_of(cg, x), y = ptr_of(cg, n);
+  CgLoop l;
+  cg_loop_begin(cg, &l, cg_i64(cg, numel(&n->type) / 64), "sign.word");
+  LLVMValueRef v = cg_load(cg, xp, v64, l.index, 4);
+  LLVMValueRef neg = f32 ? LLVMBuildFCmp(cg->b, LLVMRealULT, v, LLVMConstNull(v64), "")
+                         : LLVMBuildICmp(cg->b, LLVMIntSLT, v, LLVMConstNull(v64), "");
+  cg_store(cg, LLVMBuildBitCast(cg->b, neg, cg->i64, ""), y, cg->i64, l.index, 8);
+  cg_loop_end(cg, &l);
+}
+
 typedef struct ThresholdState {
   LLVMValueRef lo, hi;    /* i32 tables: +1 iff lo[c] <= x <= hi[c] */
   int64_t inner;          /* elements per channel */
@@ -348,25 +368,37 @@ static void emit_flatten_bits(Cg *cg, const IrNode *n) {
 
 /* ---- float dot products (linear, and real-input binary layers) ----------- */
 
-/* sum_j x[j] * w[row * in + j] in f32: eight lanes of partial sums in a
- * <8 x float>, then the tail, then the lanes added in order. */
+/* sum_j x[j] * w[row * in + j] in f32: DOT_ACCS independent <8 x float>
+ * partial sums (so the adds do not wait on one another), combined, then the
+ * remaining 8-float chunks and the tail, then the lanes added in order. */
+enum { DOT_ACCS = 4 };
+
 static LLVMValueRef emit_dot_f32(Cg *cg, LLVMValueRef x, LLVMValueRef w, LLVMValueRef row, int64_t in) {
   LLVMBuilderRef b = cg->b;
   LLVMValueRef base = LLVMBuildMul(b, row, cg_i64(cg, in), "");
   LLVMValueRef wrow = cg_elem_ptr(cg, w, cg->f32, base);
-  int64_t chunks = in / 8;
-  LLVMValueRef sum = cg_f32(cg, 0.0f);
-  if (chunks > 0) {
+  int64_t chunks = in / 8, groups = chunks / DOT_ACCS;
+  LLVMValueRef vsum = LLVMConstNull(cg->v8f32);
+  if (groups > 0) {
     CgLoop l;
-    cg_loop_begin(cg, &l, cg_i64(cg, chunks), "dot");
-    LLVMValueRef acc = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8f32));
-    LLVMValueRef xv = cg_load(cg, x, cg->v8f32, l.index, 4);
-    LLVMValueRef wv = cg_load(cg, wrow, cg->v8f32, l.index, 4);
-    cg_loop_next(&l, acc, LLVMBuildFAdd(b, acc, LLVMBuildFMul(b, xv, wv, ""), ""));
+    LLVMValueRef acc[DOT_ACCS];
+    cg_loop_begin(cg, &l, cg_i64(cg, groups), "dot");
+    for (int k = 0; k < DOT_ACCS; k++) acc[k] = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8f32));
+    for (int k = 0; k < DOT_ACCS; k++) {
+      LLVMValueRef c = LLVMBuildAdd(b, LLVMBuildMul(b, l.index, cg_i64(cg, DOT_ACCS), ""), cg_i64(cg, k), "");
+      LLVMValueRef xv = cg_load(cg, x, cg->v8f32, c, 4), wv = cg_load(cg, wrow, cg->v8f32, c, 4);
+      cg_loop_next(&l, acc[k], LLVMBuildFAdd(b, acc[k], LLVMBuildFMul(b, xv, wv, ""), ""));
+    }
     cg_loop_end(cg, &l);
-    for (int k = 0; k < 8; k++)
-      sum = LLVMBuildFAdd(b, sum, LLVMBuildExtractElement(b, l.next[0], cg_i32(cg, k), ""), "");
+    vsum = LLVMBuildFAdd(b, LLVMBuildFAdd(b, l.next[0], l.next[1], ""), LLVMBuildFAdd(b, l.next[2], l.next[3], ""), "");
   }
+  for (int64_t c = groups * DOT_ACCS; c < chunks; c++) {
+    LLVMValueRef xv = cg_load(cg, x, cg->v8f32, cg_i64(cg, c), 4), wv = cg_load(cg, wrow, cg->v8f32, cg_i64(cg, c), 4);
+    vsum = LLVMBuildFAdd(b, vsum, LLVMBuildFMul(b, xv, wv, ""), "");
+  }
+  LLVMValueRef sum = cg_f32(cg, 0.0f);
+  if (chunks > 0)
+    for (int k = 0; k < 8; k++) sum = LLVMBuildFAdd(b, sum, LLVMBuildExtractElement(b, vsum, cg_i32(cg, k), ""), "");
   for (int64_t j = chunks * 8; j < in; j++) {
     LLVMValueRef xj = cg_load(cg, x, cg->f32, cg_i64(cg, j), 4);
     LLVMValueRef wj = cg_load(cg, wrow, cg->f32, cg_i64(cg, j), 4);
@@ -449,99 +481,164 @@ static uint64_t *pack_signs(const float *w, int64_t rows, int64_t in) {
   return bits;
 }
 
-/* pop[r] = popcount(x XOR w[row + r]) for r < n_rows, as i32. */
-static void emit_popcount_rows(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row, int n_rows,
-                               LLVMValueRef *pop) {
-  LLVMBuilderRef b = cg->b;
-  int64_t chunks = m->n_words >= 8 ? m->n_words / 8 : 0;
-  LLVMValueRef sum[CG_ROWS];
-  LLVMValueRef row_base[CG_ROWS];
-  for (int r = 0; r < n_rows; r++) {
-    LLVMValueRef rr = LLVMBuildAdd(b, row, cg_i64(cg, r), "");
-    row_base[r] = cg_elem_ptr(cg, m->words, cg->i64, LLVMBuildMul(b, rr, cg_i64(cg, m->stride), ""));
-    sum[r] = cg_i64(cg, 0);
-  }
-  if (chunks > 0) {
-    CgLoop l;
-    LLVMValueRef acc[CG_ROWS];
-    cg_loop_begin(cg, &l, cg_i64(cg, chunks), "xnor");
-    for (int r = 0; r < n_rows; r++) acc[r] = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8i64));
-    LLVMValueRef xv = cg_load(cg, x, cg->v8i64, l.index, 8);
-    for (int r = 0; r < n_rows; r++) {
-      LLVMValueRef wv = cg_load(cg, row_base[r], cg->v8i64, l.index, 64);
-      LLVMValueRef bits = LLVMBuildXor(b, xv, wv, "");
-      LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->v8i64, 1, &bits, 1);
-      cg_loop_next(&l, acc[r], LLVMBuildAdd(b, acc[r], pc, ""));
-    }
-    cg_loop_end(cg, &l);
-    for (int r = 0; r < n_rows; r++) {
-      LLVMValueRef v = l.next[r];
-      sum[r] = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &cg->v8i64, 1, &v, 1);
-    }
-  }
-  for (int64_t t = chunks * 8; t < m->n_words; t++) {
-    LLVMValueRef xs = cg_load(cg, x, cg->i64, cg_i64(cg, t), 8);
-    for (int r = 0; r < n_rows; r++) {
-      LLVMValueRef bits = LLVMBuildXor(b, xs, cg_load(cg, row_base[r], cg->i64, cg_i64(cg, t), 8), "");
-      LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->i64, 1, &bits, 1);
-      sum[r] = LLVMBuildAdd(b, sum[r], pc, "");
-    }
-  }
-  for (int r = 0; r < n_rows; r++) pop[r] = LLVMBuildTrunc(b, sum[r], cg->i32, "pop");
+static LLVMValueRef splat_i32(Cg *cg, int64_t v) {
+  LLVMValueRef e[CG_ROWS];
+  for (int r = 0; r < CG_ROWS; r++) e[r] = cg_i32(cg, v);
+  return LLVMConstVector(e, CG_ROWS);
 }
 
-/* acc[r] = sum_j x_j * (w[row+r]_j ? -1 : +1) for u8 x: total - 2 * (the sum
- * of x where the weight bit is 1), the latter by selecting bytes with the
- * weight word as a <64 x i1> mask. total = sum_j x_j (i32). */
-static void emit_u8_rows(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row, int n_rows,
-                         LLVMValueRef total, LLVMValueRef *acc_out) {
+/* Lane r of the result = the sum of the 8 lanes of v[r], for 8 vectors: a
+ * transposed tree (3 levels of even/odd shuffles and adds, 21 operations)
+ * instead of 8 separate horizontal reductions. Lanes come out in row order. */
+static LLVMValueRef transpose_sum(Cg *cg, const LLVMValueRef *v) {
+  LLVMValueRef cur[CG_ROWS], even[CG_ROWS], odd[CG_ROWS];
+  for (int i = 0; i < CG_ROWS; i++) {
+    even[i] = LLVMConstInt(cg->i32, (unsigned long long)(2 * i), 0);
+    odd[i] = LLVMConstInt(cg->i32, (unsigned long long)(2 * i + 1), 0);
+    cur[i] = v[i];
+  }
+  LLVMValueRef even_mask = LLVMConstVector(even, CG_ROWS), odd_mask = LLVMConstVector(odd, CG_ROWS);
+  for (int n = CG_ROWS; n > 1; n /= 2)
+    for (int i = 0; i < n / 2; i++) {
+      LLVMValueRef e = LLVMBuildShuffleVector(cg->b, cur[2 * i], cur[2 * i + 1], even_mask, "");
+      LLVMValueRef o = LLVMBuildShuffleVector(cg->b, cur[2 * i], cur[2 * i + 1], odd_mask, "");
+      cur[i] = LLVMBuildAdd(cg->b, e, o, "");
+    }
+  return cur[0];
+}
+
+/* Pointers to the first word of rows row .. row + CG_ROWS - 1. */
+static void row_bases(Cg *cg, const BitMatrix *m, LLVMValueRef row, LLVMValueRef *base) {
+  for (int r = 0; r < CG_ROWS; r++) {
+    LLVMValueRef rr = LLVMBuildAdd(cg->b, row, cg_i64(cg, r), "");
+    base[r] = cg_elem_ptr(cg, m->words, cg->i64, LLVMBuildMul(cg->b, rr, cg_i64(cg, m->stride), ""));
+  }
+}
+
+/* <CG_ROWS x i32>: popcount(x XOR w[row + r]) in lane r. One pass over the
+ * input in <8 x i64> chunks, each row's popcounts summed in its own vector
+ * accumulator; one transposed reduction at the end; the tail words (< 8)
+ * as scalar i64 ctpop. */
+static LLVMValueRef emit_popcount_block(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row) {
+  LLVMBuilderRef b = cg->b;
+  LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS);
+  int64_t chunks = m->n_words >= 8 ? m->n_words / 8 : 0;
+  LLVMValueRef base[CG_ROWS];
+  row_bases(cg, m, row, base);
+  LLVMValueRef pop = LLVMConstNull(v8i32);
+  if (chunks > 0) {
+    /* 8 rows in one pass where 32 vector registers hold 8 accumulators
+     * (AVX-512); elsewhere two passes of 4 rows, so nothing spills */
+    int group = cg->x86_avx512 ? CG_ROWS : CG_ROWS / 2;
+    LLVMValueRef sums[CG_ROWS];
+    for (int g0 = 0; g0 < CG_ROWS; g0 += group) {
+      CgLoop l;
+      LLVMValueRef acc[CG_ROWS];
+      cg_loop_begin(cg, &l, cg_i64(cg, chunks), "xnor");
+      for (int r = 0; r < group; r++) acc[r] = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8i64));
+      LLVMValueRef xv = cg_load(cg, x, cg->v8i64, l.index, 8);
+      for (int r = 0; r < group; r++) {
+        LLVMValueRef bits = LLVMBuildXor(b, xv, cg_load(cg, base[g0 + r], cg->v8i64, l.index, 64), "");
+        LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->v8i64, 1, &bits, 1);
+        cg_loop_next(&l, acc[r], LLVMBuildAdd(b, acc[r], pc, ""));
+      }
+      cg_loop_end(cg, &l);
+      for (int r = 0; r < group; r++) sums[g0 + r] = l.next[r];
+    }
+    pop = LLVMBuildTrunc(b, transpose_sum(cg, sums), v8i32, "");
+  }
+  if (chunks * 8 < m->n_words) {
+    LLVMValueRef tail = LLVMGetUndef(v8i32);
+    for (int r = 0; r < CG_ROWS; r++) {
+      LLVMValueRef s = cg_i64(cg, 0);
+      for (int64_t t = chunks * 8; t < m->n_words; t++) {
+        LLVMValueRef xs = cg_load(cg, x, cg->i64, cg_i64(cg, t), 8);
+        LLVMValueRef bits = LLVMBuildXor(b, xs, cg_load(cg, base[r], cg->i64, cg_i64(cg, t), 8), "");
+        s = LLVMBuildAdd(b, s, cg_call_intrinsic(cg, "llvm.ctpop", &cg->i64, 1, &bits, 1), "");
+      }
+      tail = LLVMBuildInsertElement(b, tail, LLVMBuildTrunc(b, s, cg->i32, ""), cg_i32(cg, r), "");
+    }
+    pop = LLVMBuildAdd(b, pop, tail, "pop");
+  }
+  return pop;
+}
+
+/* 64 input bytes x and the weight word w (bit 1 = -1) -> the contribution of
+ * the -1 weights, as a running sum:
+ *   VNNI:     acc (<16 x i32>) -= x . bits, by vpdpbusd of u8 x and the mask
+ *             expanded to 0/-1 bytes (s8), one instruction per 64 bytes;
+ *   portable: acc (<64 x i16|i32>) += x where the bit is set (a select). */
+static LLVMValueRef u8_step(Cg *cg, LLVMValueRef acc, LLVMValueRef xv, LLVMValueRef word, LLVMTypeRef vacc) {
+  LLVMBuilderRef b = cg->b;
+  LLVMTypeRef v64i1 = LLVMVectorType(cg->i1, 64), v64i8 = LLVMVectorType(cg->i8, 64);
+  LLVMValueRef mask = LLVMBuildBitCast(b, word, v64i1, "");
+  if (cg->x86_vnni512) {
+    LLVMTypeRef v16i32 = LLVMVectorType(cg->i32, 16);
+    LLVMValueRef args[] = {acc, LLVMBuildBitCast(b, xv, v16i32, ""),
+                           LLVMBuildBitCast(b, LLVMBuildSExt(b, mask, v64i8, ""), v16i32, "")};
+    return cg_call_intrinsic(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3);
+  }
+  LLVMValueRef sel = LLVMBuildSelect(b, mask, xv, LLVMConstNull(v64i8), "");
+  return LLVMBuildAdd(b, acc, LLVMBuildZExt(b, sel, vacc, ""), "");
+}
+
+/* <CG_ROWS x i32>: acc[r] = sum_j x_j * (w[row+r]_j ? -1 : +1) for u8 x:
+ * total - 2 * (the sum of x where the weight bit is 1); total = sum_j x_j.
+ * The last partial 64-byte chunk is the 64 bytes ending at `in`, with the
+ * weight word shifted to match (never reads past the input). */
+static LLVMValueRef emit_u8_block(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row,
+                                  LLVMValueRef total) {
   LLVMBuilderRef b = cg->b;
   int64_t full = m->in / 64, tail = m->in % 64;
+  bool vnni = cg->x86_vnni512;
   /* u16 lanes hold at most 257 chunks of bytes; wider models use u32 lanes */
-  LLVMTypeRef lane = full <= 256 ? cg->i16 : cg->i32;
-  LLVMTypeRef vacc = LLVMVectorType(lane, 64), v64i8 = LLVMVectorType(cg->i8, 64);
-  LLVMTypeRef v64i1 = LLVMVectorType(cg->i1, 64), v64i32 = LLVMVectorType(cg->i32, 64);
-  LLVMValueRef neg[CG_ROWS], row_base[CG_ROWS];
-  for (int r = 0; r < n_rows; r++) {
-    LLVMValueRef rr = LLVMBuildAdd(b, row, cg_i64(cg, r), "");
-    row_base[r] = cg_elem_ptr(cg, m->words, cg->i64, LLVMBuildMul(b, rr, cg_i64(cg, m->stride), ""));
-    neg[r] = cg_i32(cg, 0);
-  }
+  LLVMTypeRef lane = vnni || full + 1 > 256 ? cg->i32 : cg->i16;
+  LLVMTypeRef vacc = LLVMVectorType(lane, vnni ? 16 : 64), v64i8 = LLVMVectorType(cg->i8, 64);
+  LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS);
+  LLVMValueRef base[CG_ROWS], acc[CG_ROWS];
+  row_bases(cg, m, row, base);
+  for (int r = 0; r < CG_ROWS; r++) acc[r] = LLVMConstNull(vacc);
   if (full > 0) {
     CgLoop l;
-    LLVMValueRef acc[CG_ROWS];
     cg_loop_begin(cg, &l, cg_i64(cg, full), "u8dot");
-    for (int r = 0; r < n_rows; r++) acc[r] = cg_loop_carry(cg, &l, LLVMConstNull(vacc));
-    LLVMValueRef xv = cg_load(cg, x, v64i8, l.index, 1);
-    for (int r = 0; r < n_rows; r++) {
-      LLVMValueRef mask = LLVMBuildBitCast(b, cg_load(cg, row_base[r], cg->i64, l.index, 8), v64i1, "");
-      LLVMValueRef sel = LLVMBuildSelect(b, mask, xv, LLVMConstNull(v64i8), "");
-      cg_loop_next(&l, acc[r], LLVMBuildAdd(b, acc[r], LLVMBuildZExt(b, sel, vacc, ""), ""));
-    }
-    cg_loop_end(cg, &l);
-    for (int r = 0; r < n_rows; r++) {
-      LLVMValueRef wide = LLVMBuildZExt(b, l.next[r], v64i32, "");
-      neg[r] = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &v64i32, 1, &wide, 1);
-    }
-  }
-  if (tail > 0) {
-    CgLoop l;
-    cg_loop_begin(cg, &l, cg_i64(cg, tail), "u8tail");
     LLVMValueRef carried[CG_ROWS];
-    for (int r = 0; r < n_rows; r++) carried[r] = cg_loop_carry(cg, &l, neg[r]);
-    LLVMValueRef xj = LLVMBuildZExt(
-        b, cg_load(cg, x, cg->i8, LLVMBuildAdd(b, l.index, cg_i64(cg, full * 64), ""), 1), cg->i32, "");
-    for (int r = 0; r < n_rows; r++) {
-      LLVMValueRef word = cg_load(cg, row_base[r], cg->i64, cg_i64(cg, full), 8);
-      LLVMValueRef bit = LLVMBuildTrunc(b, LLVMBuildLShr(b, word, l.index, ""), cg->i1, "");
-      LLVMValueRef add = LLVMBuildSelect(b, bit, xj, cg_i32(cg, 0), "");
-      cg_loop_next(&l, carried[r], LLVMBuildAdd(b, carried[r], add, ""));
-    }
+    for (int r = 0; r < CG_ROWS; r++) carried[r] = cg_loop_carry(cg, &l, acc[r]);
+    LLVMValueRef xv = cg_load(cg, x, v64i8, l.index, 1);
+    for (int r = 0; r < CG_ROWS; r++)
+      cg_loop_next(&l, carried[r], u8_step(cg, carried[r], xv, cg_load(cg, base[r], cg->i64, l.index, 8), vacc));
     cg_loop_end(cg, &l);
-    for (int r = 0; r < n_rows; r++) neg[r] = l.next[r];
+    for (int r = 0; r < CG_ROWS; r++) acc[r] = l.next[r];
+    if (tail > 0) {
+      LLVMValueRef at = cg_i64(cg, m->in - 64);
+      LLVMValueRef xv_tail = LLVMBuildLoad2(b, v64i8, cg_elem_ptr(cg, x, cg->i8, at), "");
+      LLVMSetAlignment(xv_tail, 1);
+      for (int r = 0; r < CG_ROWS; r++) {
+        LLVMValueRef w = LLVMBuildShl(b, cg_load(cg, base[r], cg->i64, cg_i64(cg, full), 8), cg_i64(cg, 64 - tail), "");
+        acc[r] = u8_step(cg, acc[r], xv_tail, w, vacc);
+      }
+    }
   }
-  for (int r = 0; r < n_rows; r++)
-    acc_out[r] = LLVMBuildSub(b, total, LLVMBuildShl(b, neg[r], cg_i32(cg, 1), ""), "acc");
+  LLVMValueRef neg = LLVMGetUndef(v8i32);
+  for (int r = 0; r < CG_ROWS; r++) {
+    LLVMValueRef s;
+    if (full == 0) {
+      s = cg_i32(cg, 0);   /* fewer than 64 inputs: bit by bit */
+      for (int64_t j = 0; j < tail; j++) {
+        LLVMValueRef xj = LLVMBuildZExt(b, cg_load(cg, x, cg->i8, cg_i64(cg, j), 1), cg->i32, "");
+        LLVMValueRef bit = LLVMBuildTrunc(
+            b, LLVMBuildLShr(b, cg_load(cg, base[r], cg->i64, cg_i64(cg, 0), 8), cg_i64(cg, j), ""), cg->i1, "");
+        s = LLVMBuildAdd(b, s, LLVMBuildSelect(b, bit, xj, cg_i32(cg, 0), ""), "");
+      }
+    } else {
+      LLVMTypeRef wide_t = LLVMVectorType(cg->i32, vnni ? 16 : 64);
+      LLVMValueRef wide = vnni ? LLVMBuildNeg(b, acc[r], "") : LLVMBuildZExt(b, acc[r], wide_t, "");
+      s = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &wide_t, 1, &wide, 1);
+    }
+    neg = LLVMBuildInsertElement(b, neg, s, cg_i32(cg, r), "");
+  }
+  LLVMValueRef totals = LLVMGetUndef(v8i32);
+  for (int r = 0; r < CG_ROWS; r++) totals = LLVMBuildInsertElement(b, totals, total, cg_i32(cg, r), "");
+  return LLVMBuildSub(b, totals, LLVMBuildShl(b, neg, splat_i32(cg, 1), ""), "acc");
 }
 
 static LLVMValueRef emit_u8_total(Cg *cg, LLVMValueRef x, int64_t in) {
@@ -554,7 +651,7 @@ static LLVMValueRef emit_u8_total(Cg *cg, LLVMValueRef x, int64_t in) {
   return l.next[0];
 }
 
-/* The integer accumulators of rows [row, row + n_rows) of a binary layer:
+/* The integer accumulators of rows [row, row + CG_ROWS) of a binary layer:
  * bit x: in - 2 * popcount(x XOR w); u8 x: the byte dot product. */
 typedef struct BinaryRows {
   const IrNode *x;
@@ -562,16 +659,12 @@ typedef struct BinaryRows {
   LLVMValueRef total;     /* u8 x: sum of the input bytes */
 } BinaryRows;
 
-static void emit_binary_accs(Cg *cg, const BinaryRows *br, LLVMValueRef row, int n_rows, LLVMValueRef *acc) {
+/* <CG_ROWS x i32> accumulators of rows row .. row + CG_ROWS - 1. */
+static LLVMValueRef emit_binary_block(Cg *cg, const BinaryRows *br, LLVMValueRef row) {
   LLVMValueRef x = ptr_of(cg, br->x);
-  if (br->x->type.elem == ELEM_U8) {
-    emit_u8_rows(cg, x, &br->m, row, n_rows, br->total, acc);
-    return;
-  }
-  LLVMValueRef pop[CG_ROWS];
-  emit_popcount_rows(cg, x, &br->m, row, n_rows, pop);
-  for (int r = 0; r < n_rows; r++)
-    acc[r] = LLVMBuildSub(cg->b, cg_i32(cg, br->m.in), LLVMBuildShl(cg->b, pop[r], cg_i32(cg, 1), ""), "acc");
+  if (br->x->type.elem == ELEM_U8) return emit_u8_block(cg, x, &br->m, row, br->total);
+  LLVMValueRef pop = emit_popcount_block(cg, x, &br->m, row);
+  return LLVMBuildSub(cg->b, splat_i32(cg, br->m.in), LLVMBuildShl(cg->b, pop, splat_i32(cg, 1), ""), "acc");
 }
 
 static BinaryRows binary_rows(Cg *cg, const IrNode *x, const uint64_t *w, int64_t rows, int64_t in,
@@ -584,23 +677,26 @@ static BinaryRows binary_rows(Cg *cg, const IrNode *x, const uint64_t *w, int64_
 /* What to do with each row's integer accumulator. */
 typedef void (*RowSink)(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc);
 
-/* Runs the accumulators of all `rows` rows: blocks of CG_ROWS, then the rest. */
+/* Runs the accumulators of all `rows` rows in blocks of CG_ROWS (the matrix
+ * has zero rows up to a multiple of CG_ROWS); the last block passes on only
+ * its real rows. */
 static void emit_rows(Cg *cg, const IrNode *n, const BinaryRows *br, int64_t rows, RowSink sink,
                       const void *state) {
   int64_t blocks = rows / CG_ROWS, rest = rows % CG_ROWS;
-  LLVMValueRef acc[CG_ROWS];
   if (blocks > 0) {
     CgLoop l;
     cg_loop_begin(cg, &l, cg_i64(cg, blocks), "rows");
     LLVMValueRef row = LLVMBuildMul(cg->b, l.index, cg_i64(cg, CG_ROWS), "row");
-    emit_binary_accs(cg, br, row, CG_ROWS, acc);
-    for (int r = 0; r < CG_ROWS; r++) sink(cg, n, state, LLVMBuildAdd(cg->b, row, cg_i64(cg, r), ""), acc[r]);
+    LLVMValueRef acc = emit_binary_block(cg, br, row);
+    for (int r = 0; r < CG_ROWS; r++)
+      sink(cg, n, state, LLVMBuildAdd(cg->b, row, cg_i64(cg, r), ""),
+           LLVMBuildExtractElement(cg->b, acc, cg_i32(cg, r), ""));
     cg_loop_end(cg, &l);
   }
-  for (int64_t r = 0; r < rest; r++) {
-    LLVMValueRef row = cg_i64(cg, blocks * CG_ROWS + r);
-    emit_binary_accs(cg, br, row, 1, acc);
-    sink(cg, n, state, row, acc[0]);
+  if (rest > 0) {
+    LLVMValueRef acc = emit_binary_block(cg, br, cg_i64(cg, blocks * CG_ROWS));
+    for (int64_t r = 0; r < rest; r++)
+      sink(cg, n, state, cg_i64(cg, blocks * CG_ROWS + r), LLVMBuildExtractElement(cg->b, acc, cg_i32(cg, r), ""));
   }
 }
 
@@ -666,16 +762,19 @@ static void emit_bindense(Cg *cg, const IrNode *n) {
   emit_rows(cg, n, &br, out, sink_i32, NULL);
 }
 
-/* bindense_thr: 64 rows per output word; rows padded to a whole word.
- * bit x: out bit = (pop - lo) >u span, +1 iff lo <= pop <= lo + span.
- * u8 x:  out bit = !(lo <= acc <= hi). */
+/* bindense_thr: 64 rows per output word (rows padded to a whole word), in
+ * blocks of CG_ROWS: the block's <CG_ROWS x i32> accumulators are compared
+ * with its thresholds as one vector, the <CG_ROWS x i1> result is the block's
+ * byte of the output word (no integer round trip through memory):
+ *   bit x: -1 iff (pop - lo) >u span, i.e. +1 iff lo <= pop <= lo + span;
+ *   u8 x:  -1 iff !(lo <= acc <= hi). */
 static void emit_bindense_thr(Cg *cg, const IrNode *n) {
   const IrNode *x = n->inputs[0], *w = n->inputs[1];
   int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
   int64_t out_words = (out + 63) / 64, padded = out_words * 64;
   const int32_t *thr = param_data(n->inputs[2], ELEM_I32), *flip = param_data(n->inputs[3], ELEM_I32);
   bool bits_in = x->type.elem == ELEM_BIT;
-  int32_t *table = xcalloc((size_t)padded * 2, sizeof *table);
+  int32_t *lo_tab = xcalloc((size_t)padded, sizeof *lo_tab), *hi_tab = xcalloc((size_t)padded, sizeof *hi_tab);
   for (int64_t o = 0; o < padded; o++) {
     int32_t lo, hi;
     if (o >= out) {   /* padding rows: always +1, i.e. bit 0 */
@@ -695,44 +794,40 @@ static void emit_bindense_thr(Cg *cg, const IrNode *n) {
     } else {
       acc_range(thr[o], flip[o], &lo, &hi);
     }
-    table[2 * o] = lo;
-    table[2 * o + 1] = hi;
+    lo_tab[o] = lo;
+    hi_tab[o] = hi;
   }
-  LLVMValueRef tab = i32_table(cg, "thr", table, padded * 2);
-  free(table);
+  LLVMValueRef lo_table = i32_table(cg, "thr.lo", lo_tab, padded), hi_table = i32_table(cg, "thr.hi", hi_tab, padded);
+  free(lo_tab);
+  free(hi_tab);
   BinaryRows br = binary_rows(cg, x, param_data(w, ELEM_BIT), out, in, 64);
   LLVMValueRef y = ptr_of(cg, n);
   LLVMBuilderRef b = cg->b;
+  LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS);
+  LLVMTypeRef mask_int = LLVMIntTypeInContext(cg->ctx, CG_ROWS);
   CgLoop lw, lb;
   cg_loop_begin(cg, &lw, cg_i64(cg, out_words), "thr.word");
   cg_loop_begin(cg, &lb, cg_i64(cg, 64 / CG_ROWS), "thr.block");
   LLVMValueRef word = cg_loop_carry(cg, &lb, cg_i64(cg, 0));
   LLVMValueRef first = LLVMBuildMul(b, lb.index, cg_i64(cg, CG_ROWS), "");
   LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, lw.index, cg_i64(cg, 64), ""), first, "row");
-  LLVMValueRef acc[CG_ROWS];
+  LLVMValueRef acc = emit_binary_block(cg, &br, row);
+  if (bits_in)   /* back from acc = in - 2 pop to pop */
+    acc = LLVMBuildLShr(b, LLVMBuildSub(b, splat_i32(cg, in), acc, ""), splat_i32(cg, 1), "pop");
+  LLVMValueRef lo = LLVMBuildLoad2(b, v8i32, cg_elem_ptr(cg, lo_table, cg->i32, row), "");
+  LLVMValueRef hi = LLVMBuildLoad2(b, v8i32, cg_elem_ptr(cg, hi_table, cg->i32, row), "");
+  LLVMSetAlignment(lo, 32);
+  LLVMSetAlignment(hi, 32);
+  LLVMValueRef neg;
   if (bits_in) {
-    emit_popcount_rows(cg, ptr_of(cg, x), &br.m, row, CG_ROWS, acc);
+    neg = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildSub(b, acc, lo, ""), hi, "");
   } else {
-    emit_u8_rows(cg, ptr_of(cg, x), &br.m, row, CG_ROWS, br.total, acc);
+    LLVMValueRef pos = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, acc, lo, ""),
+                                    LLVMBuildICmp(b, LLVMIntSLE, acc, hi, ""), "");
+    neg = LLVMBuildNot(b, pos, "");
   }
-  LLVMValueRef next = word;
-  for (int r = 0; r < CG_ROWS; r++) {
-    LLVMValueRef o = LLVMBuildAdd(b, row, cg_i64(cg, r), "");
-    LLVMValueRef i2 = LLVMBuildShl(b, o, cg_i64(cg, 1), "");
-    LLVMValueRef lo = cg_load(cg, tab, cg->i32, i2, 4);
-    LLVMValueRef hi = cg_load(cg, tab, cg->i32, LLVMBuildAdd(b, i2, cg_i64(cg, 1), ""), 4);
-    LLVMValueRef neg;
-    if (bits_in) {
-      neg = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildSub(b, acc[r], lo, ""), hi, "");
-    } else {
-      LLVMValueRef pos = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, acc[r], lo, ""),
-                                      LLVMBuildICmp(b, LLVMIntSLE, acc[r], hi, ""), "");
-      neg = LLVMBuildNot(b, pos, "");
-    }
-    LLVMValueRef at = LLVMBuildAdd(b, first, cg_i64(cg, r), "");
-    next = LLVMBuildOr(b, next, LLVMBuildShl(b, LLVMBuildZExt(b, neg, cg->i64, ""), at, ""), "");
-  }
-  cg_loop_next(&lb, word, next);
+  LLVMValueRef byte = LLVMBuildZExt(b, LLVMBuildBitCast(b, neg, mask_int, ""), cg->i64, "");
+  cg_loop_next(&lb, word, LLVMBuildOr(b, word, LLVMBuildShl(b, byte, first, ""), ""));
   cg_loop_end(cg, &lb);
   cg_store(cg, lb.next[0], y, cg->i64, lw.index, 8);
   cg_loop_end(cg, &lw);
@@ -771,7 +866,12 @@ bool cg_emit_node(Cg *cg, const IrNode *n) {
   case IR_PARAM:
     return true;
   case IR_AFFINE: emit_affine(cg, n); return true;
-  case IR_SIGN: emit_pack(cg, n, sign_neg_bit, NULL); return true;
+  case IR_SIGN:
+    if (last_dim(&n->type) % 64 == 0)
+      emit_sign_words(cg, n);
+    else
+      emit_pack(cg, n, sign_neg_bit, NULL);
+    return true;
   case IR_CONVERT: emit_convert(cg, n); return true;
   case IR_LINEAR: emit_linear(cg, n); return true;
   case IR_BINLINEAR: emit_binlinear(cg, n); return true;

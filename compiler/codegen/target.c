@@ -93,3 +93,36 @@ LLVMTargetMachineRef cg_create_target_machine(const CodegenTarget *t) {
   LLVMDisposeMessage(triple);
   return tm;
 }
+
+/* The last "+name" / "-name" in a comma-separated feature list decides. */
+static bool feature_on(const char *list, const char *name) {
+  bool on = false;
+  size_t len = strlen(name);
+  for (const char *p = list; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == len + 1 && (p[0] == '+' || p[0] == '-') && strncmp(p + 1, name, len) == 0) on = p[0] == '+';
+    p = end ? end + 1 : NULL;
+  }
+  return on;
+}
+
+bool cg_target_has_vnni512(LLVMTargetMachineRef tm) {
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  bool x86_64 = strncmp(triple, "x86_64", 6) == 0;
+  bool yes = x86_64 && feature_on(features, "avx512f") && feature_on(features, "avx512bw") &&
+             feature_on(features, "avx512vnni");
+  LLVMDisposeMessage(features);
+  LLVMDisposeMessage(triple);
+  return yes;
+}
+
+bool cg_target_has_avx512(LLVMTargetMachineRef tm) {
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  bool yes = strncmp(triple, "x86_64", 6) == 0 && feature_on(features, "avx512f");
+  LLVMDisposeMessage(features);
+  LLVMDisposeMessage(triple);
+  return yes;
+}

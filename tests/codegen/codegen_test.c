@@ -23,6 +23,9 @@
 #include "reference.h"
 
 static const char *cc, *nm, *harness, *workdir;
+/* --mattr for the cases' objects (NULL: the host's features): the generic
+ * cases run the same graphs through the portable kernels. */
+static const char *case_features;
 static int failures;
 
 /* ---- seeded randomness (splitmix64) ---- */
@@ -234,6 +237,23 @@ static IrGraph *build_fused_odd(Arena *a) {
   return build_fused(a, "fused_odd", w, 5, true);
 }
 
+/* f32 input whose sign packs whole 64-bit words (the vector compare path):
+ * [128] -> binlinear 128 -> 64 -> batchnorm -> binlinear 64 -> 10. */
+static IrGraph *build_lowered_wide(Arena *a) {
+  rng_state = 99;
+  ModelInput in = {{1, {128}}, INPUT_F32, false, 0, NULL, NULL, {0}};
+  Layer l[] = {layer(LAYER_BINLINEAR, "0", 128, 64), layer(LAYER_BATCHNORM, "1", 64, 64),
+               layer(LAYER_BINLINEAR, "2", 64, 10)};
+  l[2].has_bias = true;
+  return lowered(a, "wide_net", in, l, 3);
+}
+
+/* A u8 first layer narrower than one 64-byte chunk: 50 -> 24 -> 10. */
+static IrGraph *build_fused_narrow(Arena *a) {
+  static const int64_t w[] = {50, 24, 10};
+  return build_fused(a, "fused_narrow", w, 3, false);
+}
+
 /* Unfused integer ops: bindense -> threshold, sign of i32, convert of bits
  * and of i32, bindense with f32 input. */
 static IrGraph *build_int_ops(Arena *a) {
@@ -322,7 +342,7 @@ static void run_case2(const char *name, IrGraph *g, const IrGraph *ref_graph, in
   snprintf(ins, sizeof ins, "%s/%s.in", workdir, name);
   snprintf(outs, sizeof outs, "%s/%s.out", workdir, name);
 
-  CodegenTarget host = {NULL, NULL, NULL, 2};
+  CodegenTarget host = {NULL, NULL, case_features, 2};
   compile_to(name, g, &host, CODEGEN_OBJECT, obj);
   check_no_undefined(name, obj);
   CodegenBuffer h;
@@ -448,6 +468,22 @@ int main(int argc, char **argv) {
     IrGraph *g = build_int_ops(&a);
     run_case("int_ops", g, 40, 0, 0);
     run_text_outputs("emit_llvm_asm", g);
+  }
+  if (selected(only, "lowered_wide")) run_case("lowered_wide", build_lowered_wide(&a), 40, 0, 0);
+  if (selected(only, "fused_narrow")) run_case("fused_narrow", build_fused_narrow(&a), 40, 0, 0);
+  /* The same graphs through the portable kernels: without VNNI (the u8 layer
+   * as byte selects), and AVX2 only (no AVX-512 at all). */
+  static const char *const generic[] = {"-avx512vnni", "-avx512f"};
+  for (int i = 0; i < 2; i++) {
+    char case_name[64];
+    snprintf(case_name, sizeof case_name, "generic%d", i);
+    if (!selected(only, case_name)) continue;
+    case_features = generic[i];
+    static const int64_t w[] = {784, 2048, 2048, 2048, 10};
+    run_case(i ? "fused_odd_avx2" : "fused_odd_novnni", build_fused_odd(&a), 40, 0, 0);
+    run_case(i ? "fused_narrow_avx2" : "fused_narrow_novnni", build_fused_narrow(&a), 40, 0, 0);
+    run_case(i ? "bnn_mlp_avx2" : "bnn_mlp_novnni", build_fused(&a, "bnn_mlp", w, 5, false), 20, 0, 0);
+    case_features = NULL;
   }
   if (selected(only, "cross")) {
     IrGraph *fused = build_fused_odd(&a), *flt = build_lowered_float(&a);

@@ -1,0 +1,20 @@
+/* bench.h - shared by bnnc_bench.c and bench_f32.c. */
+#ifndef BNNC_BENCH_H
+#define BNNC_BENCH_H
+
+#include <stdint.h>
+
+#include "ir.h"
+
+/* The same network as a lowered graph, in f32 through OpenBLAS: binary
+ * weights as +-1 floats, BatchNorm as a per-feature scale and shift, sign as
+ * +-1 floats; sgemv at n = 1, sgemm above. */
+typedef struct F32Net F32Net;
+F32Net *f32net_create(const IrGraph *lowered, int64_t max_batch);
+/* input: n samples (u8 or f32, as the graph's input); logits [n, out]. */
+void f32net_forward(F32Net *net, const void *input, int64_t n, float *logits);
+/* Bytes of the f32 parameters the network reads. */
+int64_t f32net_weight_bytes(const F32Net *net);
+void f32net_free(F32Net *net);
+
+#endif
