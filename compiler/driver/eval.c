@@ -95,7 +95,7 @@ int driver_eval(const DriverOptions *o) {
   if (o->threads) bnn_set_num_threads(o->threads);
   net = bridge_create_net(m, 0);
   if (!net) goto done;
-  const char *weights = bridge_weights_path(&arena, o->model_path, o->weights_path);
+  const char *weights = pipeline_weights_path(&arena, o->model_path, o->weights_path);
   if (!bridge_load_weights(net, weights)) {
     if (!o->weights_path)
       fprintf(stderr, "bnnc: note: train the model first (bnnc --train %s) or pass --weights FILE\n",

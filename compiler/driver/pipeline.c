@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "frontend.h"
 #include "lower.h"
@@ -22,6 +23,13 @@ void pipeline_verify(const IrGraph *g, const char *stage, const DriverOptions *o
     fprintf(stderr, "bnnc: internal error (this is a bug): the IR is invalid after %s\n", stage);
     exit(BNNC_EXIT_INTERNAL);
   }
+}
+
+const char *pipeline_weights_path(Arena *arena, const char *model_path, const char *path) {
+  if (path) return path;
+  size_t len = strlen(model_path);
+  if (len > 4 && strcmp(model_path + len - 4, ".bnn") == 0) len -= 4;
+  return arena_printf(arena, "%.*s.safetensors", (int)len, model_path);
 }
 
 IrGraph *pipeline_lower(Arena *arena, const Model *model, const DriverOptions *opts) {

@@ -14,6 +14,10 @@ Model *pipeline_load_model(Arena *arena, const DriverOptions *opts);
 /* Lower to IR and verify; prints the IR after lowering with --print-after-all. */
 IrGraph *pipeline_lower(Arena *arena, const Model *model, const DriverOptions *opts);
 
+/* The weights file of a model: `path` when given, else MODEL.safetensors
+ * beside the .bnn file (in arena). Train writes there; the other modes read. */
+const char *pipeline_weights_path(Arena *arena, const char *model_path, const char *path);
+
 /* Verify g after a stage named `stage`; a failure is a bnnc bug (exit 70). */
 void pipeline_verify(const IrGraph *g, const char *stage, const DriverOptions *opts);
 

@@ -114,13 +114,6 @@ void bridge_optim_desc(const TrainConfig *t, int epochs, bnn_optim_desc *d) {
   d->lr_scale_glorot = t->lr_scale_glorot;
 }
 
-const char *bridge_weights_path(Arena *arena, const char *model_path, const char *path) {
-  if (path) return path;
-  size_t len = strlen(model_path);
-  if (len > 4 && strcmp(model_path + len - 4, ".bnn") == 0) len -= 4;
-  return arena_printf(arena, "%.*s.safetensors", (int)len, model_path);
-}
-
 bool bridge_load_weights(bnn_net *net, const char *path) {
   bnn_error err = {0};
   bnn_st_file *f = NULL;

@@ -19,9 +19,6 @@ bnn_net *bridge_create_net(const Model *model, uint64_t seed);
 /* The optimizer descriptor of the model's train block (epochs: the run's). */
 void bridge_optim_desc(const TrainConfig *t, int epochs, bnn_optim_desc *out);
 
-/* `path` if given, else MODEL.safetensors beside the model file (in arena). */
-const char *bridge_weights_path(Arena *arena, const char *model_path, const char *path);
-
 /* Load every tensor of the net from a safetensors file. Every missing,
  * unexpected or mis-shaped key is reported by name. */
 bool bridge_load_weights(bnn_net *net, const char *path);

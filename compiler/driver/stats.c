@@ -128,7 +128,7 @@ static void after_pass(const IrGraph *g, const char *pass, const void *ctx) { pi
  * not an error here: *note says what was used. */
 static bool bind_any_weights(Arena *a, IrGraph *g, const DriverOptions *o, const char **note) {
   struct stat st;
-  const char *default_path = bridge_weights_path(a, o->model_path, NULL);
+  const char *default_path = pipeline_weights_path(a, o->model_path, NULL);
   if (o->random_weights || o->weights_path || stat(default_path, &st) == 0) {
     *note = o->random_weights ? "seeded random weights"
                               : arena_printf(a, "weights %s", o->weights_path ? o->weights_path : default_path);

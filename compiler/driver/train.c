@@ -356,7 +356,7 @@ static bool setup(Trainer *t, Arena *arena) {
     bridge_report(&err);
     return false;
   }
-  t->weights_path = bridge_weights_path(arena, m->path, o->output_path);
+  t->weights_path = pipeline_weights_path(arena, m->path, o->output_path);
   t->checkpoint_path = arena_printf(arena, "%s.ckpt", t->weights_path);
   size_t elem = m->input.type == INPUT_U8 ? 1 : sizeof(float);
   t->order = malloc(sizeof *t->order * (size_t)t->n_train);

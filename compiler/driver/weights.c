@@ -7,6 +7,7 @@
 
 #include "bnn/io.h"
 #include "bnn/rng.h"
+#include "pipeline.h"
 
 /* The role of a param: which op reads it, in which input slot. */
 typedef enum ParamRole { ROLE_WEIGHT, ROLE_BIAS, ROLE_GAMMA, ROLE_BETA, ROLE_MEAN, ROLE_VAR } ParamRole;
@@ -57,13 +58,6 @@ static bool file_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
-/* MODEL.safetensors beside MODEL.bnn. */
-static const char *default_path(Arena *a, const char *model_path) {
-  size_t len = strlen(model_path);
-  if (len > 4 && strcmp(model_path + len - 4, ".bnn") == 0) len -= 4;
-  return arena_printf(a, "%.*s.safetensors", (int)len, model_path);
-}
-
 /* Reports every key/shape problem; extra optimizer state of a checkpoint is fine. */
 static bool check_keys(const bnn_st_file *f, const char *path, const IrGraph *g) {
   size_t n = 0;
@@ -96,7 +90,7 @@ bool weights_bind(IrGraph *g, const DriverOptions *o) {
     weights_bind_random(g, o->random_seed);
     return true;
   }
-  const char *path = o->weights_path ? o->weights_path : default_path(g->arena, o->model_path);
+  const char *path = pipeline_weights_path(g->arena, o->model_path, o->weights_path);
   if (!o->weights_path && !file_exists(path)) {
     bnnc_error("no weights for %s: %s does not exist", o->model_path, path);
     fprintf(stderr, "bnnc: note: train the model first (bnnc --train %s), pass --weights FILE, or "
