@@ -15,8 +15,8 @@ echo
 echo "== bnnc --version"
 "$bnnc" --version
 echo
-echo "== The graph IR of examples/bnn_mlp.bnn (bnnc --emit=ir)"
-"$bnnc" --emit=ir examples/bnn_mlp.bnn
+echo "== The graph IR of examples/bnn_mlp.bnn as lowered (bnnc --emit=ir --no-passes)"
+"$bnnc" --emit=ir --no-passes examples/bnn_mlp.bnn
 
 # The main job: train briefly, check the compiled code against the runtime,
 # compile to an object + header, build examples/embed against them (no libbnn

@@ -37,7 +37,8 @@ typedef enum CodegenFileKind {
   CODEGEN_LLVM_IR,        /* LLVM IR text (.ll), after optimisation */
 } CodegenFileKind;
 
-/* Bytes produced by codegen_compile or codegen_header, malloc'ed. */
+/* Bytes produced by codegen_compile or codegen_header, malloc'ed; data[size]
+ * is always a NUL, so text outputs are also C strings. */
 typedef struct CodegenBuffer {
   char *data;
   size_t size;
@@ -105,6 +106,9 @@ void codegen_jit_dispose(CodegenJitModel *m);
  * offsets[node id] (byte offset, or -1 for values outside scratch) when
  * offsets is not NULL; returns the scratch size in bytes. */
 int64_t codegen_scratch_layout(const IrGraph *g, int64_t *offsets);
+/* The caller's scratch for PREFIX_infer_r and _infer_batch (PREFIX_SCRATCH_BYTES):
+ * one memory plan per sample of a batch block (emit_model.c). */
+int64_t codegen_scratch_bytes(const IrGraph *g);
 
 /* The host's default triple, for messages and tests (malloc'ed). */
 char *codegen_host_triple(void);

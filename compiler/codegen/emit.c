@@ -22,10 +22,13 @@ void codegen_buffer_free(CodegenBuffer *buf) {
   buf->size = 0;
 }
 
+/* Copies LLVM's output and adds a NUL after it, so text outputs (.s, .ll)
+ * are also C strings. */
 static void set_buffer(CodegenBuffer *out, const char *data, size_t size) {
-  out->data = malloc(size ? size : 1);
+  out->data = malloc(size + 1);
   if (!out->data) BNNC_BUG("out of memory");
   memcpy(out->data, data, size);
+  out->data[size] = '\0';
   out->size = size;
 }
 
