@@ -227,8 +227,12 @@ static bool test_accuracy(Trainer *t, double *acc) {
   return true;
 }
 
+/* The live progress line on a terminal, redrawn at most 10 times a second. */
 static void progress(const Trainer *t, int64_t seen, double elapsed) {
+  static double last_drawn = -1;
   if (!t->tty || t->opts->quiet) return;
+  if (seen < t->n_train && last_drawn >= 0 && elapsed - last_drawn < 0.1 && elapsed > last_drawn) return;
+  last_drawn = elapsed;
   int width = 30, done = (int)(width * seen / t->n_train);
   double eta = seen ? elapsed * (double)(t->n_train - seen) / (double)seen : 0;
   printf("\repoch %d/%d [", t->run.epoch + 1, t->cfg.epochs);
