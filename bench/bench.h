@@ -3,6 +3,7 @@
 #define BNNC_BENCH_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ir.h"
 
@@ -16,5 +17,8 @@ void f32net_forward(F32Net *net, const void *input, int64_t n, float *logits);
 /* Bytes of the f32 parameters the network reads. */
 int64_t f32net_weight_bytes(const F32Net *net);
 void f32net_free(F32Net *net);
+
+/* The convolution rows (bench_conv.c): prints them, appends to csv. */
+void bench_conv(FILE *csv);
 
 #endif

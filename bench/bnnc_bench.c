@@ -602,6 +602,7 @@ int main(int argc, char **argv) {
   double ct = compile_seconds(BNNC_EXAMPLES "/bnn_mlp.bnn");
   printf("compile time of bnn_mlp (bnnc -O2, median of 5): %.3f s\n", ct);
   fprintf(csv, "bnn_mlp,,compile-seconds,%.3f,\n", ct);
+  bench_conv(csv);
   fclose(csv);
   printf("CSV written to %s\n", csv_path);
   return 0;

@@ -4,7 +4,7 @@
  *
  * Reads the IDX test set (t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte,
  * each plain or .gz, from DATA_DIR; default /usr/share/datasets/fashion-mnist),
- * classifies every image with the model bnnc compiled (bnn_mlp.o, linked by
+ * classifies every image with the model bnnc compiled (bnn_mlp.o by default, linked by
  * bnnc_add_model in CMakeLists.txt) and prints the accuracy and the time per
  * image: the median over N runs (default 5) of one pass over the test set,
  * one image at a time, one thread.
@@ -21,10 +21,22 @@
 #include <time.h>
 #include <zlib.h>
 
-#ifndef MODEL_HEADER
+/* The compiled model: bnn_mlp unless the build names another one of u8 or f32
+ * 28x28 input and 10 outputs, e.g. xnor_lenet (CMake: -DBNNC_EMBED_MODEL=...
+ * defines EMBED_MODEL, EMBED_MACRO and MODEL_HEADER). */
+#ifndef EMBED_MODEL
+#define EMBED_MODEL bnn_mlp
+#define EMBED_MACRO BNN_MLP
 #define MODEL_HEADER "bnn_mlp.h"
 #endif
 #include MODEL_HEADER
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(suffix) CAT(EMBED_MODEL, suffix)     /* FN(_infer_r): bnn_mlp_infer_r */
+#define MAC(suffix) CAT(EMBED_MACRO, suffix)    /* MAC(_OK): BNN_MLP_OK */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
 enum { MAX_RUNS = 101 };
@@ -136,29 +148,29 @@ int main(int argc, char **argv) {
                               read_idx_in(dir, "t10k-labels-idx1-ubyte", &labels);
   if (!ok) return 1;
   size_t n = images.dims[0], pixels = images.size / (n ? n : 1);
-  if (labels.ndim != 1 || labels.dims[0] != n || pixels != BNN_MLP_INPUT_SIZE) {
+  if (labels.ndim != 1 || labels.dims[0] != n || pixels != MAC(_INPUT_SIZE)) {
     fprintf(stderr, "embed: %zu images of %zu pixels and %u labels do not fit a model of %d inputs\n", n, pixels,
-            labels.dims[0], BNN_MLP_INPUT_SIZE);
+            labels.dims[0], MAC(_INPUT_SIZE));
     return 1;
   }
 
   /* The model's input type: the raw bytes for u8 models, pixels / 255 for f32. */
-  bnn_mlp_input_t *input = malloc(sizeof *input * images.size);
-  float *logits = malloc(sizeof *logits * BNN_MLP_OUTPUT_SIZE * (n ? n : 1));
-  void *scratch = aligned_alloc(64, (BNN_MLP_SCRATCH_BYTES + 63) / 64 * 64 + 64);
+  FN(_input_t) *input = malloc(sizeof *input * images.size);
+  float *logits = malloc(sizeof *logits * MAC(_OUTPUT_SIZE) * (n ? n : 1));
+  void *scratch = aligned_alloc(64, (MAC(_SCRATCH_BYTES) + 63) / 64 * 64 + 64);
   if (!input || !logits || !scratch) {
     fprintf(stderr, "embed: out of memory\n");
     return 1;
   }
   for (size_t i = 0; i < images.size; i++)
-    input[i] = (bnn_mlp_input_t)(sizeof *input == 1 ? images.data[i] : images.data[i] / 255.0f);
+    input[i] = (FN(_input_t))(sizeof *input == 1 ? images.data[i] : images.data[i] / 255.0f);
 
   double seconds[MAX_RUNS];
   for (int r = 0; r < runs; r++) {
     double t0 = now_seconds();
     for (size_t i = 0; i < n; i++) {
-      if (bnn_mlp_infer_r(input + i * BNN_MLP_INPUT_SIZE, logits + i * BNN_MLP_OUTPUT_SIZE, scratch) != BNN_MLP_OK) {
-        fprintf(stderr, "embed: bnn_mlp_infer_r failed on image %zu\n", i);
+      if (FN(_infer_r)(input + i * MAC(_INPUT_SIZE), logits + i * MAC(_OUTPUT_SIZE), scratch) != MAC(_OK)) {
+        fprintf(stderr, "embed: %s_infer_r failed on image %zu\n", STR(EMBED_MODEL), i);
         return 1;
       }
     }
@@ -167,9 +179,9 @@ int main(int argc, char **argv) {
   qsort(seconds, (size_t)runs, sizeof seconds[0], compare_doubles);
 
   size_t correct = 0;
-  for (size_t i = 0; i < n; i++) correct += argmax(logits + i * BNN_MLP_OUTPUT_SIZE, BNN_MLP_OUTPUT_SIZE) == labels.data[i];
-  printf("bnn_mlp (compiled): test accuracy %.2f%% (%zu/%zu), %.2f us per image (median of %d runs, one thread)\n",
-         n ? 100.0 * (double)correct / (double)n : 0.0, correct, n, n ? 1e6 * seconds[runs / 2] / (double)n : 0.0,
+  for (size_t i = 0; i < n; i++) correct += argmax(logits + i * MAC(_OUTPUT_SIZE), MAC(_OUTPUT_SIZE)) == labels.data[i];
+  printf("%s (compiled): test accuracy %.2f%% (%zu/%zu), %.2f us per image (median of %d runs, one thread)\n",
+         STR(EMBED_MODEL), n ? 100.0 * (double)correct / (double)n : 0.0, correct, n, n ? 1e6 * seconds[runs / 2] / (double)n : 0.0,
          runs);
   free(input);
   free(logits);

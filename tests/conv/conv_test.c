@@ -13,9 +13,11 @@
  *      graph's interpreter, argmax identical on 100% of the samples.
  * Cases:
  *   xnor_lenet, lenet_bn  the examples (u8 28x28 input)
- *   odd                   tests/conv/models/odd_*.bnn: channels 3/65/100, kernels 1/3/5, stride 2,
+ *   odd                   tests/conv/models/odd_*.bnn: channels 3/65/100/600, kernels 1/3/5, stride 2,
  *                         pad 0/1/2, real and binary inputs, maxpool and
  *                         avgpool, flatten into binary and float layers
+ *   odd_avx2              the same compiled with -avx512f (x86 hosts): the
+ *                         binary conv kernels' 32-channel half groups
  *   kvalid                tests/conv/models/kvalid_*.bnn, the
  *                         position-dependent K_valid case: pad 1 and 2
  *                         with BatchNorm thresholds spread over the whole
@@ -38,6 +40,7 @@
 #include "passes.h"
 
 static const char *cc, *nm, *harness, *workdir;
+static const char *features;   /* target features of the compiled objects (NULL: the host's) */
 static int failures;
 
 #define CHECK(cond, ...)                                        \
@@ -217,9 +220,9 @@ static void compile_and_run(const char *name, const IrGraph *g, const void *in, 
   snprintf(exe, sizeof exe, "%s/%s.run", workdir, name);
   snprintf(ins, sizeof ins, "%s/%s.in", workdir, name);
   snprintf(outs, sizeof outs, "%s/%s.out", workdir, name);
-  CodegenTarget host = {NULL, NULL, NULL, 2};
+  CodegenTarget target = {NULL, NULL, features, 2};
   CodegenBuffer b;
-  CHECK(codegen_compile(g, &host, CODEGEN_OBJECT, &b) == 0, "codegen_compile failed");
+  CHECK(codegen_compile(g, &target, CODEGEN_OBJECT, &b) == 0, "codegen_compile failed");
   CHECK(write_file(obj, b.data, b.size), "cannot write %s", obj);
   codegen_buffer_free(&b);
   codegen_header(&ifc, "conv_test", &b);
@@ -325,10 +328,15 @@ int main(int argc, char **argv) {
   const char *examples = argv[5], *models = argv[6], *only = argv[7];
   mkdir(workdir, 0777);
   if (selected(only, "xnor_lenet") || selected(only, "lenet_bn")) check_model(only, examples, 40, W_PLAUSIBLE, 0, NULL);
+  if (selected(only, "odd_avx2")) {   /* x86 without AVX-512: the binary conv kernels' half groups */
+    features = "-avx512f";
+    only = "odd";
+  }
   if (selected(only, "odd")) {
     check_model("odd_real", models, 60, W_PLAUSIBLE, 0, NULL);
     check_model("odd_u8", models, 60, W_PLAUSIBLE, 0, NULL);
     check_model("odd_flatten", models, 60, W_PLAUSIBLE, 0, NULL);
+    check_model("odd_wide", models, 40, W_PLAUSIBLE, 0, NULL);
   }
   if (selected(only, "kvalid")) {
     /* every one of the 512 sign patterns of the 1x3x3 input */
