@@ -7,6 +7,7 @@
  * names the model file itself is refused.
  */
 #define _POSIX_C_SOURCE 200809L   /* open_memstream */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static bool same_file(const char *a, const char *b) {
 static int write_output(const DriverOptions *o, const char *path, const void *data, size_t size) {
   if (is_stdout(path)) {
     bool ok = fwrite(data, 1, size, stdout) == size && fflush(stdout) == 0;
-    if (!ok) bnnc_error("cannot write to standard output");
+    if (!ok) bnnc_error("cannot write to standard output: %s", strerror(errno));
     return ok ? BNNC_EXIT_OK : BNNC_EXIT_BAD_INPUT;
   }
   if (same_file(path, o->model_path)) {
@@ -58,7 +59,9 @@ static const char *default_output(Arena *a, const char *model_path, const char *
 static int emit_ir(const IrGraph *g, const DriverOptions *o) {
   if (!o->output_path || is_stdout(o->output_path)) {
     ir_print(stdout, g);
-    return fflush(stdout) == 0 ? BNNC_EXIT_OK : BNNC_EXIT_BAD_INPUT;
+    if (fflush(stdout) == 0 && !ferror(stdout)) return BNNC_EXIT_OK;
+    bnnc_error("cannot write to standard output: %s", strerror(errno));
+    return BNNC_EXIT_BAD_INPUT;
   }
   char *text = NULL;
   size_t size = 0;
@@ -103,6 +106,15 @@ int driver_compile(const DriverOptions *o) {
   Arena arena;
   arena_init(&arena);
   int code = BNNC_EXIT_BAD_INPUT;
+  /* Before any work: -o or -H must not name the model or its weights. */
+  const char *weights = o->random_weights ? NULL : pipeline_weights_path(&arena, o->model_path, o->weights_path);
+  const char *outputs[] = {o->output_path, o->header_path};
+  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++)
+    if (outputs[i] && !is_stdout(outputs[i]) &&
+        !pipeline_output_allowed(o, outputs[i], "compiler output", weights, NULL)) {
+      code = BNNC_EXIT_USAGE;
+      goto done;
+    }
   Model *model = pipeline_load_model(&arena, o);
   if (!model) goto done;
   IrGraph *g = pipeline_lower(&arena, model, o);

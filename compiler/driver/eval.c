@@ -96,6 +96,11 @@ int driver_eval(const DriverOptions *o) {
   net = bridge_create_net(m, 0);
   if (!net) goto done;
   const char *weights = pipeline_weights_path(&arena, o->model_path, o->weights_path);
+  if (o->predictions_path &&
+      !pipeline_output_allowed(o, o->predictions_path, "the predictions", weights, NULL)) {
+    code = BNNC_EXIT_USAGE;
+    goto done;
+  }
   if (!bridge_load_weights(net, weights)) {
     if (!o->weights_path)
       fprintf(stderr, "bnnc: note: train the model first (bnnc --train %s) or pass --weights FILE\n",

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "diag.h"
 #include "frontend.h"
 #include "lower.h"
 
@@ -30,6 +32,23 @@ const char *pipeline_weights_path(Arena *arena, const char *model_path, const ch
   size_t len = strlen(model_path);
   if (len > 4 && strcmp(model_path + len - 4, ".bnn") == 0) len -= 4;
   return arena_printf(arena, "%.*s.safetensors", (int)len, model_path);
+}
+
+static bool same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+bool pipeline_output_allowed(const DriverOptions *opts, const char *output, const char *what,
+                             const char *weights_path, const char *checkpoint_path) {
+  const struct { const char *path, *kind; } inputs[] = {
+      {opts->model_path, "model"}, {weights_path, "weights"}, {checkpoint_path, "checkpoint"}};
+  for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+    if (same_file(output, inputs[i].path)) {
+      bnnc_error("refusing to overwrite the %s file '%s' with %s", inputs[i].kind, output, what);
+      return false;
+    }
+  return true;
 }
 
 IrGraph *pipeline_lower(Arena *arena, const Model *model, const DriverOptions *opts) {

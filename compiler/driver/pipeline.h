@@ -18,6 +18,13 @@ IrGraph *pipeline_lower(Arena *arena, const Model *model, const DriverOptions *o
  * beside the .bnn file (in arena). Train writes there; the other modes read. */
 const char *pipeline_weights_path(Arena *arena, const char *model_path, const char *path);
 
+/* False (after an error) when `output` is the same file as the model, as
+ * weights_path or as checkpoint_path (either may be NULL): a mistyped -o,
+ * --metrics... must never destroy an input. `what` names the output
+ * ("compiler output", "the metrics"). The caller exits BNNC_EXIT_USAGE. */
+bool pipeline_output_allowed(const DriverOptions *opts, const char *output, const char *what,
+                             const char *weights_path, const char *checkpoint_path);
+
 /* Verify g after a stage named `stage`; a failure is a bnnc bug (exit 70). */
 void pipeline_verify(const IrGraph *g, const char *stage, const DriverOptions *opts);
 

@@ -14,12 +14,14 @@
  * start of the epoch (it drew the shuffle) and now (dropout masks).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -147,7 +149,7 @@ static bool read_checkpoint(Trainer *t, const char *path) {
     ok = bnn_optim_tensor(t->opt, i, &nt, &err) == BNN_OK &&
          bnn_st_get_f32(f, nt.name, nt.ndim, nt.shape, &data, &err) == BNN_OK;
     if (ok) memcpy(nt.data, data, (size_t)nt.numel * sizeof(float));
-    else bnnc_error("%s: %s (was it written with another optimizer?)", path, err.msg);
+    else bnnc_error("%s (was it written with another optimizer?)", err.msg); /* err.msg names the file */
   }
   bnn_train_state st;
   bnn_optim_state_get(t->opt, &st);
@@ -177,6 +179,40 @@ static bool read_checkpoint(Trainer *t, const char *path) {
   }
   bnn_st_close(f);
   return ok;
+}
+
+/* ---- stale temporary files ------------------------------------------------- */
+
+/* A kill (SIGKILL, a power cut) in the middle of writing NAME leaves the
+ * atomic writer's temporary ".NAME.tmp.XXXXXX" beside it; NAME itself is
+ * intact. Training is the mode that gets killed and restarted, so it removes
+ * such leftovers of its own outputs before writing them again. Only regular
+ * files named exactly ".NAME.tmp." plus 6 letters or digits are touched. */
+static void remove_stale_temps(const char *path, bool quiet) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char dir[4096];
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if ((size_t)(slash - path) >= sizeof dir) return;
+  else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+  size_t base_len = strlen(base);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *n = e->d_name;
+    if (n[0] != '.' || strncmp(n + 1, base, base_len) != 0 || strncmp(n + 1 + base_len, ".tmp.", 5) != 0)
+      continue;
+    const char *suffix = n + 1 + base_len + 5;
+    if (strlen(suffix) != 6 || strspn(suffix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != 6)
+      continue;
+    char full[8192];
+    struct stat st;
+    if (snprintf(full, sizeof full, "%s/%s", dir, n) >= (int)sizeof full) continue;
+    if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (unlink(full) == 0 && !quiet)
+      fprintf(stderr, "bnnc: note: removed '%s', left by an interrupted write of '%s'\n", full, path);
+  }
+  closedir(d);
 }
 
 /* ---- the loop --------------------------------------------------------------- */
@@ -242,12 +278,14 @@ static void progress(const Trainer *t, int64_t seen, double elapsed) {
   fflush(stdout);
 }
 
+/* The checkpoint goes last: a kill between two of these writes leaves the
+ * other outputs newer than (or as new as) the checkpoint, and --resume redoes
+ * the epoch and rewrites them all. */
 static bool save_outputs(Trainer *t) {
-  if (!write_checkpoint(t, t->checkpoint_path, true)) return false;
   if (!write_checkpoint(t, t->weights_path, false)) return false;
   if (t->opts->metrics_path && !metrics_write_csv(&t->metrics, t->opts->metrics_path)) return false;
   if (t->opts->plot_path && !metrics_write_svg(&t->metrics, t->opts->plot_path, t->model->name)) return false;
-  return true;
+  return write_checkpoint(t, t->checkpoint_path, true);
 }
 
 /* Returns an exit code. */
@@ -256,6 +294,10 @@ static int run_epochs(Trainer *t) {
   int64_t n_batches = (t->n_train + batch - 1) / batch;
   bnn_rng *rng = bnn_net_rng(t->net);
   bnn_error err = {0};
+  /* Resuming a finished run: no epoch to do, but write the outputs (-o may
+   * name a new file). */
+  if (t->run.epoch >= t->cfg.epochs && t->run.batch == 0)
+    return save_outputs(t) ? BNNC_EXIT_OK : BNNC_EXIT_BAD_INPUT;
   while (t->run.epoch < t->cfg.epochs) {
     /* A fresh epoch records the PRNG before the shuffle; a resumed one
      * replays the shuffle from that record, then restores the current state. */
@@ -386,6 +428,20 @@ int driver_train(const DriverOptions *o) {
   if (!t.model->train.present)
     bnnc_warning("%s has no 'train { ... }' block; training with the defaults "
                  "(adam lr=0.001, batch 100, epochs 10)", o->model_path);
+  /* Before any work: no output may replace the model, and the outputs must
+   * not replace each other. */
+  const char *weights = pipeline_weights_path(&arena, o->model_path, o->output_path);
+  const char *checkpoint = arena_printf(&arena, "%s.ckpt", weights);
+  if (!pipeline_output_allowed(o, weights, "the trained weights", NULL, NULL) ||
+      !pipeline_output_allowed(o, checkpoint, "the checkpoint", NULL, NULL) ||
+      (o->metrics_path && !pipeline_output_allowed(o, o->metrics_path, "the metrics", weights, checkpoint)) ||
+      (o->plot_path && !pipeline_output_allowed(o, o->plot_path, "the plot", weights, checkpoint))) {
+    code = BNNC_EXIT_USAGE;
+    goto done;
+  }
+  const char *outputs[] = {weights, checkpoint, o->metrics_path, o->plot_path};
+  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++)
+    if (outputs[i]) remove_stale_temps(outputs[i], o->quiet);
   if (!setup(&t, &arena)) goto done;
 
   if (!o->quiet)

@@ -1,10 +1,12 @@
 /* frontend.c - the front end's two entry points: parse, then check. */
+#define _POSIX_C_SOURCE 200809L /* fileno */
 #include "frontend.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "parse.h"
@@ -30,6 +32,13 @@ Model *frontend_parse_file(Arena *arena, Diagnostics *diag, const char *path) {
     diag->n_errors++;
     return NULL;
   }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    bnnc_error("cannot read '%s': it is a directory (expected a .bnn model file)", path);
+    diag->n_errors++;
+    fclose(f);
+    return NULL;
+  }
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
   size_t got;
@@ -42,7 +51,7 @@ Model *frontend_parse_file(Arena *arena, Diagnostics *diag, const char *path) {
       cap *= 2;
     }
   }
-  int read_error = ferror(f);
+  int read_error = ferror(f) ? (errno ? errno : EIO) : 0;
   fclose(f);
   if (!buf) {
     bnnc_error("cannot read '%s': out of memory", path);
@@ -50,7 +59,7 @@ Model *frontend_parse_file(Arena *arena, Diagnostics *diag, const char *path) {
     return NULL;
   }
   if (read_error) {
-    bnnc_error("cannot read '%s': read error", path);
+    bnnc_error("cannot read '%s': %s", path, strerror(read_error));
     diag->n_errors++;
     free(buf);
     return NULL;

@@ -306,7 +306,8 @@ bnn_status bnn_net_create(bnn_net **out, const bnn_net_desc *desc, uint64_t seed
   net->storage = malloc((floats + 1) * sizeof *net->storage);
   if (!net->entries || !net->params || !net->storage) {
     bnn_net_free(net);
-    return bnn_error_set(err, BNN_ERR_NOMEM, "bnn_net_create: cannot allocate %zu parameter floats", floats);
+    return bnn_error_set(err, BNN_ERR_NOMEM, "bnn_net_create: out of memory: cannot allocate %zu parameter floats (%zu MB)", floats,
+                           (floats + 1) * sizeof *net->storage >> 20);
   }
   bnn_rng_seed(&net->rng, seed);
   float *cursor = net->storage;
