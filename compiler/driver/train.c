@@ -92,6 +92,10 @@ static bool hex_to_words(const char *s, uint64_t *w) {
   return true;
 }
 
+static const char *optimizer_name(const TrainConfig *cfg) {
+  return cfg->optimizer == OPT_SGD ? "sgd" : "adam";
+}
+
 static bool write_checkpoint(Trainer *t, const char *path, bool with_optim) {
   bnn_error err = {0};
   bnn_st_writer *w = NULL;
@@ -101,7 +105,7 @@ static bool write_checkpoint(Trainer *t, const char *path, bool with_optim) {
     bnn_train_state st;
     bnn_optim_state_get(t->opt, &st);
     char buf[160];
-    struct { const char *key; char value[160]; } meta[8];
+    struct { const char *key; char value[160]; } meta[9];
     int n = 0;
     snprintf(meta[n].value, sizeof meta[n].value, "%d", t->run.epoch), meta[n++].key = "bnnc.epoch";
     snprintf(meta[n].value, sizeof meta[n].value, "%" PRId64, t->run.batch), meta[n++].key = "bnnc.batch";
@@ -114,6 +118,7 @@ static bool write_checkpoint(Trainer *t, const char *path, bool with_optim) {
     snprintf(meta[n].value, sizeof meta[n].value, "%.17g %" PRId64 " %" PRId64 " %.17g", t->run.loss_sum,
              t->run.correct, t->run.seen, t->run.seconds), meta[n++].key = "bnnc.epoch_partial";
     snprintf(meta[n].value, sizeof meta[n].value, "%s", t->model->name), meta[n++].key = "bnnc.model";
+    snprintf(meta[n].value, sizeof meta[n].value, "%s", optimizer_name(&t->cfg)), meta[n++].key = "bnnc.optimizer";
     for (int i = 0; ok && i < n; i++)
       ok = bnn_st_writer_set_metadata(w, meta[i].key, meta[i].value, &err) == BNN_OK;
     char *history = metrics_to_csv(&t->metrics);
@@ -141,6 +146,15 @@ static bool read_checkpoint(Trainer *t, const char *path) {
   if (!model_name || strcmp(model_name, t->model->name) != 0) {
     bnnc_error("%s is not a checkpoint of model '%s' (it has no bnnc.model '%s' entry)", path,
                t->model->name, t->model->name);
+    ok = false;
+  }
+  /* SGD without momentum has no state tensors to compare, so the kind is
+   * recorded by name: resuming with another optimizer would silently
+   * continue from state it did not write. */
+  const char *optimizer = bnn_st_metadata_get(f, "bnnc.optimizer");
+  if (ok && (!optimizer || strcmp(optimizer, optimizer_name(&t->cfg)) != 0)) {
+    bnnc_error("%s was written by a run with optimizer '%s', this run uses '%s'", path,
+               optimizer ? optimizer : "unknown", optimizer_name(&t->cfg));
     ok = false;
   }
   for (int i = 0; ok && i < bnn_optim_num_tensors(t->opt); i++) {

@@ -85,5 +85,11 @@ M
 out=$("$bnnc" --eval "$work/wide.bnn" --data "$work/data" --weights "$work/a.safetensors" 2>&1)
 check '[ $? -eq 1 ] && echo "$out" | grep -q "0.weight"' "weights of another model are rejected by name: $out"
 
+# 5. A checkpoint resumes only with the optimizer that wrote it.
+sed 's/optimizer adam lr=0.01/optimizer sgd lr=0.01/' "$work/small_bnn.bnn" > "$work/sgd.bnn"
+sed -i 's/model small_bnn/model small_bnn/' "$work/sgd.bnn"
+out=$("$bnnc" --train "$work/sgd.bnn" "${common[@]}" --epochs 2 -o "$work/s.safetensors" --resume "$work/b.safetensors.ckpt" 2>&1)
+check '[ $? -eq 1 ] && echo "$out" | grep -q "written by a run with optimizer .adam., this run uses .sgd."' "resume with another optimizer: $out"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
