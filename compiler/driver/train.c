@@ -459,9 +459,9 @@ int driver_train(const DriverOptions *o) {
   if (!setup(&t, &arena)) goto done;
 
   if (!o->quiet)
-    printf("training %s on %s: %" PRId64 " train / %" PRId64 " test images, batch %d, %d epochs%s\n",
+    printf("training %s on %s: %" PRId64 " train / %" PRId64 " test images, batch %d, %d epoch%s%s\n",
            t.model->name, o->data_dir ? o->data_dir : BNN_DEFAULT_DATA_DIR, t.n_train, t.n_test,
-           t.cfg.batch, t.cfg.epochs, o->resume_path ? " (resumed)" : "");
+           t.cfg.batch, t.cfg.epochs, t.cfg.epochs == 1 ? "" : "s", o->resume_path ? " (resumed)" : "");
   struct sigaction sa = {0}, old_sa;
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
