@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGKILL at random moments during `bnnc --train`, KILLS times (default 24,
-# seeded delays): after every kill the weights file and the checkpoint are
+# seeded delays within the next one or two epochs): after every kill the weights file and the checkpoint are
 # absent (killed before the first epoch ended) or complete, loadable files;
 # no more than one temporary file is left behind and leftovers never pile up
 # (training removes them when it starts); resuming, kill after kill, ends
@@ -37,12 +37,17 @@ start=$(date +%s%N)
 span_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$span_ms" -ge 50 ] || span_ms=50
 echo "an uninterrupted run takes ${span_ms} ms"
+epoch_ms=$((span_ms / 6))
+[ "$epoch_ms" -ge 10 ] || epoch_ms=10
+rows() { if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi; }
 
 run=$work/run
 w=$run/w.safetensors ckpt=$run/w.safetensors.ckpt
 mkdir "$run"
 seed=12345
-rand() { seed=$(( (seed * 1103515245 + 12345) % 2147483648 )); echo $(( seed % $1 )); }
+# rand N sets r to a pseudo-random number in [0, N). Not echoed: a $(rand N)
+# subshell would not advance the seed, and every "random" delay would be equal.
+rand() { seed=$(( (seed * 1103515245 + 12345) % 2147483648 )); r=$(( (seed >> 8) % $1 )); }
 
 loadable() { "$bnnc" --eval "$work/k.bnn" --data "$work/data" --weights "$1" -q > /dev/null 2>&1; }
 finished=0 resumed=0 absent=0
@@ -51,7 +56,17 @@ for i in $(seq 1 "$kills"); do
   [ -f "$ckpt" ] && args+=(--resume "$ckpt") && resumed=$((resumed + 1))
   "${train[@]}" "${args[@]}" > "$work/log" 2>&1 &
   pid=$!
-  delay=$(rand "$span_ms")
+  # Kill at a random moment of the run's next epoch or the one after, judged
+  # by the metrics file (a row per finished epoch), not by the clock alone:
+  # on a loaded machine a run can take many times the reference's time.
+  rows_before=$(rows "$run/m.csv")
+  rand 2; wait_epochs=$r
+  for _ in $(seq 1 600); do
+    [ "$(rows "$run/m.csv")" -ge $((rows_before + wait_epochs)) ] && break
+    kill -0 $pid 2> /dev/null || break
+    sleep 0.05
+  done
+  rand "$epoch_ms"; delay=$r
   sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   kill -KILL $pid 2> /dev/null
   wait $pid 2> /dev/null
