@@ -85,7 +85,6 @@ int driver_eval(const DriverOptions *o) {
   bnn_net *net = NULL;
   bnn_dataset ds = {0};
   int *pred = NULL;
-  bnn_error err = {0};
   const Model *m = pipeline_load_model(&arena, o);
   if (!m) goto done;
   if (m->out_shape.rank != 1) {
@@ -108,15 +107,7 @@ int driver_eval(const DriverOptions *o) {
     goto done;
   }
   int classes = (int)m->out_shape.dims[0];
-  if (bnn_dataset_load(o->data_dir, classes, &ds, &err) != BNN_OK) {
-    bridge_report(&err);
-    goto done;
-  }
-  if (ds.image_size != shape_numel(&m->input.shape)) {
-    bnnc_error("the data set's images have %" PRId64 " values each but model '%s' takes %" PRId64
-               " inputs", ds.image_size, m->name, shape_numel(&m->input.shape));
-    goto done;
-  }
+  if (!bridge_load_dataset(m, o->data_dir, &ds)) goto done;
   int64_t n = o->limit_test && o->limit_test < ds.n_test ? o->limit_test : ds.n_test;
   pred = malloc(sizeof *pred * (size_t)(n ? n : 1));
   if (!pred) {

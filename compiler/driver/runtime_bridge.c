@@ -1,6 +1,7 @@
 /* runtime_bridge.c - Model -> libbnn descriptors, and net <-> safetensors. */
 #include "runtime_bridge.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,24 @@ void bridge_optim_desc(const TrainConfig *t, int epochs, bnn_optim_desc *d) {
   d->epochs = epochs;
   d->clip_weights = t->clip_weights;
   d->lr_scale_glorot = t->lr_scale_glorot;
+}
+
+bool bridge_load_dataset(const Model *m, const char *dir, bnn_dataset *out) {
+  bnn_error err = {0};
+  if (bnn_dataset_load(dir, (int)m->out_shape.dims[0], out, &err) != BNN_OK) {
+    bridge_report(&err);
+    if (!dir)
+      fprintf(stderr, "bnnc: note: the default data set is Fashion-MNIST from the Debian package "
+                      "dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or pass --data DIR\n");
+    return false;
+  }
+  int64_t want = shape_numel(&m->input.shape);
+  if (out->image_size != want) {
+    bnnc_error("the data set's images have %" PRId64 " values each but model '%s' takes %" PRId64 " inputs",
+               out->image_size, m->name, want);
+    return false;
+  }
+  return true;
 }
 
 bool bridge_load_weights(bnn_net *net, const char *path) {

@@ -26,6 +26,12 @@ bool bridge_load_weights(bnn_net *net, const char *path);
 /* Copy the net's tensors into a writer (optionally the optimizer's too). */
 bool bridge_add_tensors(bnn_st_writer *w, const bnn_net *net, const bnn_optim *opt);
 
+/* Load the IDX data set in dir (NULL: the default, Fashion-MNIST) for a
+ * classifier model: as many classes as the model's outputs, images of as
+ * many values as its input. Reports what is wrong and how to get the default
+ * data set when it is missing. */
+bool bridge_load_dataset(const Model *model, const char *dir, bnn_dataset *out);
+
 /* Print a runtime error as "bnnc: error: message". */
 void bridge_report(const bnn_error *err);
 

@@ -392,19 +392,7 @@ static bool setup(Trainer *t, Arena *arena) {
   if (o->threads) bnn_set_num_threads(o->threads);
 
   bnn_error err = {0};
-  if (bnn_dataset_load(o->data_dir, (int)m->out_shape.dims[0], &t->data, &err) != BNN_OK) {
-    bridge_report(&err);
-    if (!o->data_dir)
-      fprintf(stderr, "bnnc: note: the default data set is Fashion-MNIST from the Debian package "
-                      "dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or pass --data DIR\n");
-    return false;
-  }
-  int64_t want = shape_numel(&m->input.shape);
-  if (t->data.image_size != want) {
-    bnnc_error("the data set's images have %" PRId64 " values each but model '%s' takes %" PRId64
-               " inputs", t->data.image_size, m->name, want);
-    return false;
-  }
+  if (!bridge_load_dataset(m, o->data_dir, &t->data)) return false;
   t->n_train = o->limit_train && o->limit_train < t->data.n_train ? o->limit_train : t->data.n_train;
   t->n_test = o->limit_test && o->limit_test < t->data.n_test ? o->limit_test : t->data.n_test;
 

@@ -238,16 +238,7 @@ int driver_verify(const DriverOptions *o) {
 
   const char *dir = test_data_dir(o, m);
   if (dir) {
-    bnn_error err = {0};
-    if (bnn_dataset_load(dir, (int)r.classes, &ds, &err) != BNN_OK) {
-      bridge_report(&err);
-      goto done;
-    }
-    if (ds.image_size != shape_numel(&m->input.shape)) {
-      bnnc_error("the data set's images have %" PRId64 " values each but model '%s' takes %" PRId64, ds.image_size,
-                 m->name, shape_numel(&m->input.shape));
-      goto done;
-    }
+    if (!bridge_load_dataset(m, dir, &ds)) goto done;
     int64_t n = o->limit_test && o->limit_test < ds.n_test ? o->limit_test : ds.n_test;
     Agreement test = {0};
     if (!compare_dataset(&r, m, &ds, n, &test)) goto done;
