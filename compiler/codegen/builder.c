@@ -2,6 +2,7 @@
  * loops with carried values, constants, internal constant globals and typed
  * loads/stores. Nothing model-specific lives here. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cg.h"
@@ -59,8 +60,28 @@ LLVMValueRef cg_i32(Cg *cg, int64_t v) { return LLVMConstInt(cg->i32, (unsigned 
 LLVMValueRef cg_i64(Cg *cg, int64_t v) { return LLVMConstInt(cg->i64, (unsigned long long)v, 1); }
 LLVMValueRef cg_f32(Cg *cg, float v) { return LLVMConstReal(cg->f32, v); }
 
+/* One constant global made by cg_const_global: its bytes, for sharing. */
+typedef struct CgConst {
+  struct CgConst *next;
+  uint64_t hash;
+  size_t size;
+  void *bytes;
+  LLVMValueRef global;
+} CgConst;
+
+static uint64_t hash_bytes(const void *bytes, size_t size) {
+  const unsigned char *p = bytes;
+  uint64_t h = 1469598103934665603u;   /* FNV-1a */
+  for (size_t i = 0; i < size; i++) h = (h ^ p[i]) * 1099511628211u;
+  return h;
+}
+
 LLVMValueRef cg_const_global(Cg *cg, const char *what, const void *bytes, size_t size, LLVMTypeRef elem) {
   BNNC_ASSERT(size <= UINT32_MAX);
+  uint64_t h = hash_bytes(bytes, size);
+  for (CgConst *c = cg->consts; c; c = c->next)
+    if (c->hash == h && c->size == size && memcmp(c->bytes, bytes, size) == 0)
+      return LLVMConstPointerCast(c->global, LLVMPointerType(elem, 0));
   LLVMValueRef init = LLVMConstStringInContext(cg->ctx, bytes, (unsigned)size, 1);
   char name[192];
   snprintf(name, sizeof name, "%s.%s.%d", cg->ifc->prefix, what, cg->n_globals++);
@@ -70,7 +91,22 @@ LLVMValueRef cg_const_global(Cg *cg, const char *what, const void *bytes, size_t
   LLVMSetLinkage(gv, LLVMInternalLinkage);
   LLVMSetUnnamedAddr(gv, 1);
   LLVMSetAlignment(gv, 64);
+  CgConst *c = malloc(sizeof *c);
+  void *copy = malloc(size ? size : 1);
+  if (!c || !copy) BNNC_BUG("out of memory in code generation");
+  memcpy(copy, bytes, size);
+  *c = (CgConst){cg->consts, h, size, copy, gv};
+  cg->consts = c;
   return LLVMConstPointerCast(gv, LLVMPointerType(elem, 0));
+}
+
+void cg_free_consts(Cg *cg) {
+  while (cg->consts) {
+    CgConst *c = cg->consts;
+    cg->consts = c->next;
+    free(c->bytes);
+    free(c);
+  }
 }
 
 LLVMValueRef cg_elem_ptr(Cg *cg, LLVMValueRef base, LLVMTypeRef elem, LLVMValueRef index) {

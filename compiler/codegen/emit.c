@@ -111,6 +111,7 @@ int codegen_compile(const IrGraph *g, const CodegenTarget *target, CodegenFileKi
   cg.v8f32 = LLVMVectorType(cg.f32, 8);
   cg.x86_vnni512 = cg_target_has_vnni512(tm);
   cg.x86_avx512 = cg_target_has_avx512(tm);
+  cg.x86_gfni512 = cg_target_has_gfni512(tm);
   cg.node_ptr = calloc((size_t)g->next_id + 1, sizeof *cg.node_ptr);
   cg.scratch_offset = calloc((size_t)g->next_id + 1, sizeof *cg.scratch_offset);
   if (!cg.node_ptr || !cg.scratch_offset) BNNC_BUG("out of memory");

@@ -32,7 +32,7 @@ bool codegen_interface(const IrGraph *g, CodegenInterface *ifc) {
   ifc->input_is_u8 = in->type.elem == ELEM_U8;
   ifc->input_size = shape_numel(&in->type.shape);
   ifc->output_size = shape_numel(&out->type.shape);
-  ifc->scratch_bytes = codegen_scratch_layout(g, NULL);
+  ifc->scratch_bytes = codegen_scratch_bytes(g);
   return true;
 }
 
@@ -86,8 +86,9 @@ void codegen_header(const CodegenInterface *ifc, const char *source, CodegenBuff
   put(&t, "/* The same with the caller's scratch (%s_SCRATCH_BYTES bytes, may be NULL when\n"
           " * that is 0): reentrant; threads need separate scratch buffers. */\n", m);
   put(&t, "int %s_infer_r(const %s_input_t *input, float *output, void *scratch);\n\n", p, p);
-  put(&t, "/* n samples, one after another: input[n][%s_INPUT_SIZE] ->\n"
-          " * output[n][%s_OUTPUT_SIZE]. n == 0 does nothing and returns %s_OK. */\n", m, m, m);
+  put(&t, "/* n samples: input[n][%s_INPUT_SIZE] -> output[n][%s_OUTPUT_SIZE], the same\n"
+          " * results as n single calls (binary layers run on blocks of samples).\n"
+          " * n == 0 does nothing and returns %s_OK. */\n", m, m, m);
   put(&t, "int %s_infer_batch(const %s_input_t *input, float *output, size_t n, void *scratch);\n\n", p, p);
   put(&t, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s_H */\n", m);
   out->data = t.data;

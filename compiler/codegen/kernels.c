@@ -4,23 +4,31 @@
  * cg->node_ptr (the input, scratch, or the caller's output) and takes params
  * from their bound data at compile time, re-laid out for the kernel:
  *
- *   bit weights   rows of `stride` 64-bit words (stride = words rounded up to
- *                 8 when there are >= 8 words, so each 8-word chunk is one
- *                 64-byte aligned <8 x i64>), zero padding, extra zero rows up
- *                 to the kernel's row block; a 64-byte aligned internal global.
+ *   bit weights   bit inputs: rows of `stride` 64-bit words (stride = words
+ *                 rounded up to 8 when there are >= 8 words, so each 8-word
+ *                 chunk is one 64-byte aligned <8 x i64>); u8 inputs: rows of
+ *                 in/8 bytes when whole (read a word at a time, unaligned);
+ *                 zero padding, extra zero rows up to the kernel's row block;
+ *                 a 64-byte aligned internal global.
  *   XNOR-popcount for each block of CG_ROWS (8) rows: one pass over the
  *                 input in <8 x i64> chunks (two passes of 4 rows without
  *                 AVX-512, so nothing spills), x loaded once per chunk and
  *                 XORed with each row's chunk, `llvm.ctpop.v8i64` summed per
  *                 row in a vector accumulator; the 8 accumulators reduced
  *                 together by a transposed shuffle tree into one <8 x i32>;
- *                 the tail words (< 8) as scalar i64 ctpop.
- *   u8 x          vpdpbusd (u8 x times the weight mask as 0/-1 bytes) where
- *                 the target has AVX-512 VNNI, else byte selects; the partial
- *                 last chunk is the 64 bytes ending at `in`.
+ *                 the tail words (< 8) as scalar i64 ctpop. In the batch
+ *                 body (cg->n_samples = CG_BLOCK) the same block for all the
+ *                 samples in one pass: 4 rows x 4 samples per pass.
+ *   u8 x          vpdpbusd (u8 x times the weight bits as 0/-1 bytes) where
+ *                 the target has AVX-512 VNNI, the bytes made by
+ *                 vgf2p8affineqb where it also has GFNI and VBMI (else
+ *                 vpmovm2b), else byte selects; the partial last chunk is
+ *                 the 64 bytes ending at `in`.
  *   thresholds    fused into the epilogue as a vector: the block's <8 x i32>
- *                 against its lo/span tables, the <8 x i1> is one byte of the
- *                 output word. docs/performance.md has the measurements.
+ *                 against its thresholds (one per row, flipped rows stored
+ *                 inverted; i8/i16/i32 plus a base, the narrowest that
+ *                 fits), the <8 x i1> is one byte of the output word.
+ *                 docs/performance.md has the measurements.
  *
  * Float ops follow the runtime's eval-mode arithmetic: batchnorm computes
  * (x - mean) / sqrtf(var + eps) * gamma + beta with the square root taken at
@@ -450,26 +458,45 @@ static void emit_linear(Cg *cg, const IrNode *n) {
 /* ---- XNOR-popcount ------------------------------------------------------- */
 
 typedef struct BitMatrix {
-  LLVMValueRef words;     /* i64* global */
+  LLVMValueRef bytes;     /* i8* global */
   int64_t rows, in;       /* logical rows and input bits */
   int64_t n_words;        /* words per row holding data: ceil(in / 64) */
-  int64_t stride;         /* words per row in the global */
+  int64_t row_bytes;      /* bytes from one row to the next in the global */
 } BitMatrix;
 
 /* Re-lays out packed rows (IR layout: ceil(in/64) words per row) for the
- * kernels; see the top of this file. vector_rows: pad the stride for
- * <8 x i64> loads. */
+ * kernels; see the top of this file. vector_rows (bit inputs): rows of whole
+ * <8 x i64> chunks; otherwise (u8 inputs, read a word at a time) rows of
+ * in/8 bytes when that is whole, with 8 spare bytes at the end so the last
+ * row's tail word loads inside the global. negate (NULL: none): rows whose
+ * real bits are inverted (bindense_thr's flipped rows). */
 static BitMatrix bit_matrix(Cg *cg, const uint64_t *src, int64_t rows, int64_t in, int64_t row_multiple,
-                            bool vector_rows) {
+                            bool vector_rows, const bool *negate) {
   BitMatrix m = {NULL, rows, in, (in + 63) / 64, 0};
-  m.stride = vector_rows && m.n_words >= 8 ? round_up(m.n_words, 8) : m.n_words;
-  int64_t padded_rows = round_up(rows, row_multiple);
-  uint64_t *dst = xcalloc((size_t)(padded_rows * m.stride), sizeof *dst);
-  for (int64_t r = 0; r < rows; r++) memcpy(dst + r * m.stride, src + r * m.n_words, (size_t)m.n_words * 8);
-  m.words = cg_const_global(cg, "bits", dst, (size_t)(padded_rows * m.stride) * 8, cg->i64);
+  if (vector_rows)
+    m.row_bytes = (m.n_words >= 8 ? round_up(m.n_words, 8) : m.n_words) * 8;
+  else
+    m.row_bytes = in % 8 == 0 ? in / 8 : m.n_words * 8;
+  int64_t copy = m.row_bytes < m.n_words * 8 ? m.row_bytes : m.n_words * 8;
+  size_t size = (size_t)(round_up(rows, row_multiple) * m.row_bytes + (m.row_bytes % 8 ? 8 : 0));
+  unsigned char *dst = xcalloc(size, 1);
+  uint64_t *row = xcalloc((size_t)m.n_words, sizeof *row);
+  for (int64_t r = 0; r < rows; r++) {
+    memcpy(row, src + r * m.n_words, (size_t)m.n_words * 8);
+    if (negate && negate[r]) {
+      for (int64_t k = 0; k < in / 64; k++) row[k] = ~row[k];
+      if (in % 64) row[in / 64] ^= ((uint64_t)1 << (in % 64)) - 1;
+    }
+    memcpy(dst + r * m.row_bytes, row, (size_t)copy);   /* little-endian words: bit j is byte j/8 */
+  }
+  m.bytes = cg_const_global(cg, "bits", dst, size, cg->i8);
+  free(row);
   free(dst);
   return m;
 }
+
+/* Alignment of loads from a row, for loads of `want` bytes. */
+static unsigned row_align(const BitMatrix *m, unsigned want) { return m->row_bytes % want == 0 ? want : 1; }
 
 /* sign(w) of an f32 [rows, in] matrix in the IR's packed layout (sign(0) = +1). */
 static uint64_t *pack_signs(const float *w, int64_t rows, int64_t in) {
@@ -487,80 +514,116 @@ static LLVMValueRef splat_i32(Cg *cg, int64_t v) {
   return LLVMConstVector(e, CG_ROWS);
 }
 
-/* Lane r of the result = the sum of the 8 lanes of v[r], for 8 vectors: a
- * transposed tree (3 levels of even/odd shuffles and adds, 21 operations)
- * instead of 8 separate horizontal reductions. Lanes come out in row order. */
+/* Lane r of the result = the sum of the 8 lanes of v[r], for 8 vectors of 8
+ * lanes: a transposed tree (3 levels of shuffle pairs and adds, 21
+ * operations) instead of 8 separate horizontal reductions. The shuffles are
+ * chosen so that level 1 stays inside 128-bit lanes (unpack) and levels 2
+ * and 3 move whole 128-/256-bit blocks (vshufi64x2), not arbitrary lanes;
+ * lanes come out in row order:
+ *   1: (a, b) -> [a01 b01 a23 b23 a45 b45 a67 b67]
+ *   2: (ab, cd) -> [a0-3 b0-3 c0-3 d0-3 a4-7 b4-7 c4-7 d4-7]
+ *   3: (abcd, efgh) -> [a b c d e f g h] */
 static LLVMValueRef transpose_sum(Cg *cg, const LLVMValueRef *v) {
-  LLVMValueRef cur[CG_ROWS], even[CG_ROWS], odd[CG_ROWS];
-  for (int i = 0; i < CG_ROWS; i++) {
-    even[i] = LLVMConstInt(cg->i32, (unsigned long long)(2 * i), 0);
-    odd[i] = LLVMConstInt(cg->i32, (unsigned long long)(2 * i + 1), 0);
-    cur[i] = v[i];
-  }
-  LLVMValueRef even_mask = LLVMConstVector(even, CG_ROWS), odd_mask = LLVMConstVector(odd, CG_ROWS);
-  for (int n = CG_ROWS; n > 1; n /= 2)
-    for (int i = 0; i < n / 2; i++) {
-      LLVMValueRef e = LLVMBuildShuffleVector(cg->b, cur[2 * i], cur[2 * i + 1], even_mask, "");
-      LLVMValueRef o = LLVMBuildShuffleVector(cg->b, cur[2 * i], cur[2 * i + 1], odd_mask, "");
-      cur[i] = LLVMBuildAdd(cg->b, e, o, "");
+  static const int masks[3][2][CG_ROWS] = {
+      {{0, 8, 2, 10, 4, 12, 6, 14}, {1, 9, 3, 11, 5, 13, 7, 15}},
+      {{0, 1, 8, 9, 4, 5, 12, 13}, {2, 3, 10, 11, 6, 7, 14, 15}},
+      {{0, 1, 2, 3, 8, 9, 10, 11}, {4, 5, 6, 7, 12, 13, 14, 15}},
+  };
+  LLVMValueRef cur[CG_ROWS];
+  for (int i = 0; i < CG_ROWS; i++) cur[i] = v[i];
+  for (int level = 0, n = CG_ROWS; n > 1; level++, n /= 2) {
+    LLVMValueRef m[2];
+    for (int k = 0; k < 2; k++) {
+      LLVMValueRef idx[CG_ROWS];
+      for (int i = 0; i < CG_ROWS; i++) idx[i] = cg_i32(cg, masks[level][k][i]);
+      m[k] = LLVMConstVector(idx, CG_ROWS);
     }
+    for (int i = 0; i < n / 2; i++) {
+      LLVMValueRef lo = LLVMBuildShuffleVector(cg->b, cur[2 * i], cur[2 * i + 1], m[0], "");
+      LLVMValueRef hi = LLVMBuildShuffleVector(cg->b, cur[2 * i], cur[2 * i + 1], m[1], "");
+      cur[i] = LLVMBuildAdd(cg->b, lo, hi, "");
+    }
+  }
   return cur[0];
 }
 
-/* Pointers to the first word of rows row .. row + CG_ROWS - 1. */
+/* Pointers (i8*) to the first byte of rows row .. row + CG_ROWS - 1. */
 static void row_bases(Cg *cg, const BitMatrix *m, LLVMValueRef row, LLVMValueRef *base) {
   for (int r = 0; r < CG_ROWS; r++) {
     LLVMValueRef rr = LLVMBuildAdd(cg->b, row, cg_i64(cg, r), "");
-    base[r] = cg_elem_ptr(cg, m->words, cg->i64, LLVMBuildMul(cg->b, rr, cg_i64(cg, m->stride), ""));
+    base[r] = cg_elem_ptr(cg, m->bytes, cg->i8, LLVMBuildMul(cg->b, rr, cg_i64(cg, m->row_bytes), ""));
   }
 }
 
-/* <CG_ROWS x i32>: popcount(x XOR w[row + r]) in lane r. One pass over the
- * input in <8 x i64> chunks, each row's popcounts summed in its own vector
- * accumulator; one transposed reduction at the end; the tail words (< 8)
- * as scalar i64 ctpop. */
-static LLVMValueRef emit_popcount_block(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row) {
+/* The buffers of node n for each sample the current kernel runs on. */
+static void sample_ptrs(Cg *cg, const IrNode *n, LLVMValueRef *p) {
+  for (int s = 0; s < cg->n_samples; s++) {
+    p[s] = cg->sample_ptr[s][n->id];
+    if (!p[s]) BNNC_BUG("codegen: %%%d (%s) has no buffer for sample %d", n->id, ir_op_info[n->op].name, s);
+  }
+}
+
+/* pop[s] (<CG_ROWS x i32>): popcount(x[s] XOR w[row + r]) in lane r, for
+ * ns samples. One pass over the input in <8 x i64> chunks per group of
+ * rows: each chunk of each sample's x is loaded once and each weight chunk
+ * once, XORed with every sample's, `llvm.ctpop` summed in one vector
+ * accumulator per (row, sample); one transposed reduction per sample at the
+ * end; the tail words (< 8) as scalar i64 ctpop. Group sizes keep the
+ * accumulators in registers: AVX-512 (32 registers) 8 rows x 1 sample or
+ * 4 rows x 4 samples (16 accumulators + 4 x + 1 w); without AVX-512 (16
+ * registers, two per <8 x i64>) 4 rows and one sample at a time. */
+static void emit_popcount_block(Cg *cg, const LLVMValueRef *x, int ns, const BitMatrix *m, LLVMValueRef row,
+                                LLVMValueRef *pop) {
+  if (ns > 1 && !cg->x86_avx512) {   /* sample by sample; the block's rows stay in L1 */
+    for (int s = 0; s < ns; s++) emit_popcount_block(cg, &x[s], 1, m, row, &pop[s]);
+    return;
+  }
   LLVMBuilderRef b = cg->b;
   LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS);
   int64_t chunks = m->n_words >= 8 ? m->n_words / 8 : 0;
   LLVMValueRef base[CG_ROWS];
   row_bases(cg, m, row, base);
-  LLVMValueRef pop = LLVMConstNull(v8i32);
+  for (int s = 0; s < ns; s++) pop[s] = LLVMConstNull(v8i32);
   if (chunks > 0) {
-    /* 8 rows in one pass where 32 vector registers hold 8 accumulators
-     * (AVX-512); elsewhere two passes of 4 rows, so nothing spills */
-    int group = cg->x86_avx512 ? CG_ROWS : CG_ROWS / 2;
-    LLVMValueRef sums[CG_ROWS];
+    int group = ns == 1 ? (cg->x86_avx512 ? CG_ROWS : CG_ROWS / 2) : (16 / ns > 0 ? 16 / ns : 1);
+    if (group > CG_ROWS) group = CG_ROWS;
+    BNNC_ASSERT(CG_ROWS % group == 0 && group * ns <= CG_LOOP_MAX_CARRIED);
+    LLVMValueRef sums[CG_BLOCK][CG_ROWS];
     for (int g0 = 0; g0 < CG_ROWS; g0 += group) {
       CgLoop l;
-      LLVMValueRef acc[CG_ROWS];
+      LLVMValueRef acc[CG_ROWS][CG_BLOCK], xv[CG_BLOCK];
       cg_loop_begin(cg, &l, cg_i64(cg, chunks), "xnor");
-      for (int r = 0; r < group; r++) acc[r] = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8i64));
-      LLVMValueRef xv = cg_load(cg, x, cg->v8i64, l.index, 8);
+      for (int r = 0; r < group; r++)
+        for (int s = 0; s < ns; s++) acc[r][s] = cg_loop_carry(cg, &l, LLVMConstNull(cg->v8i64));
+      for (int s = 0; s < ns; s++) xv[s] = cg_load(cg, x[s], cg->v8i64, l.index, 8);
       for (int r = 0; r < group; r++) {
-        LLVMValueRef bits = LLVMBuildXor(b, xv, cg_load(cg, base[g0 + r], cg->v8i64, l.index, 64), "");
-        LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->v8i64, 1, &bits, 1);
-        cg_loop_next(&l, acc[r], LLVMBuildAdd(b, acc[r], pc, ""));
+        LLVMValueRef wv = cg_load(cg, base[g0 + r], cg->v8i64, l.index, row_align(m, 64));
+        for (int s = 0; s < ns; s++) {
+          LLVMValueRef bits = LLVMBuildXor(b, xv[s], wv, "");
+          LLVMValueRef pc = cg_call_intrinsic(cg, "llvm.ctpop", &cg->v8i64, 1, &bits, 1);
+          cg_loop_next(&l, acc[r][s], LLVMBuildAdd(b, acc[r][s], pc, ""));
+        }
       }
       cg_loop_end(cg, &l);
-      for (int r = 0; r < group; r++) sums[g0 + r] = l.next[r];
+      for (int r = 0; r < group; r++)
+        for (int s = 0; s < ns; s++) sums[s][g0 + r] = l.next[r * ns + s];
     }
-    pop = LLVMBuildTrunc(b, transpose_sum(cg, sums), v8i32, "");
+    for (int s = 0; s < ns; s++) pop[s] = LLVMBuildTrunc(b, transpose_sum(cg, sums[s]), v8i32, "");
   }
-  if (chunks * 8 < m->n_words) {
-    LLVMValueRef tail = LLVMGetUndef(v8i32);
-    for (int r = 0; r < CG_ROWS; r++) {
-      LLVMValueRef s = cg_i64(cg, 0);
-      for (int64_t t = chunks * 8; t < m->n_words; t++) {
-        LLVMValueRef xs = cg_load(cg, x, cg->i64, cg_i64(cg, t), 8);
-        LLVMValueRef bits = LLVMBuildXor(b, xs, cg_load(cg, base[r], cg->i64, cg_i64(cg, t), 8), "");
-        s = LLVMBuildAdd(b, s, cg_call_intrinsic(cg, "llvm.ctpop", &cg->i64, 1, &bits, 1), "");
+  if (chunks * 8 < m->n_words)
+    for (int s = 0; s < ns; s++) {
+      LLVMValueRef tail = LLVMGetUndef(v8i32);
+      for (int r = 0; r < CG_ROWS; r++) {
+        LLVMValueRef sum = cg_i64(cg, 0);
+        for (int64_t t = chunks * 8; t < m->n_words; t++) {
+          LLVMValueRef xs = cg_load(cg, x[s], cg->i64, cg_i64(cg, t), 8);
+          LLVMValueRef bits = LLVMBuildXor(b, xs, cg_load(cg, base[r], cg->i64, cg_i64(cg, t), row_align(m, 8)), "");
+          sum = LLVMBuildAdd(b, sum, cg_call_intrinsic(cg, "llvm.ctpop", &cg->i64, 1, &bits, 1), "");
+        }
+        tail = LLVMBuildInsertElement(b, tail, LLVMBuildTrunc(b, sum, cg->i32, ""), cg_i32(cg, r), "");
       }
-      tail = LLVMBuildInsertElement(b, tail, LLVMBuildTrunc(b, s, cg->i32, ""), cg_i32(cg, r), "");
+      pop[s] = LLVMBuildAdd(b, pop[s], tail, "pop");
     }
-    pop = LLVMBuildAdd(b, pop, tail, "pop");
-  }
-  return pop;
 }
 
 /* 64 input bytes x and the weight word w (bit 1 = -1) -> the contribution of
@@ -582,30 +645,118 @@ static LLVMValueRef u8_step(Cg *cg, LLVMValueRef acc, LLVMValueRef xv, LLVMValue
   return LLVMBuildAdd(b, acc, LLVMBuildZExt(b, sel, vacc, ""), "");
 }
 
+/* ---- u8 x with GFNI: vgf2p8affineqb of the weight word broadcast to the
+ * 8 lanes, with the constant matrix of lane q selecting bit q, gives the
+ * 0/-1 bytes of the word in one instruction (no mask register): byte
+ * 8q + i of the result is weight bit 8i + q (an 8x8 bit transpose). The
+ * input chunks are permuted the same way once per layer (a vpermb each), so
+ * vpdpbusd pairs every byte with its weight bit. The last partial chunk is
+ * the 64 bytes ending at `in`, its first 64 - in % 64 bytes zeroed (they were
+ * counted in the previous chunk), against the 8 weight bytes ending at the
+ * row's end (rows are in/8 bytes: no shift). ------------------------------ */
+
+static LLVMValueRef transpose_mask(Cg *cg) {
+  LLVMValueRef idx[64];
+  for (int p = 0; p < 64; p++) idx[p] = cg_i32(cg, (p % 8) * 8 + p / 8);
+  return LLVMConstVector(idx, 64);
+}
+
+/* A 64-byte aligned stack buffer in the function's entry block. */
+static LLVMValueRef entry_alloca(Cg *cg, LLVMTypeRef t, const char *name) {
+  LLVMBuilderRef tmp = LLVMCreateBuilderInContext(cg->ctx);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first)
+    LLVMPositionBuilderBefore(tmp, first);
+  else
+    LLVMPositionBuilderAtEnd(tmp, entry);
+  LLVMValueRef a = LLVMBuildAlloca(tmp, t, name);
+  LLVMSetAlignment(a, 64);
+  LLVMDisposeBuilder(tmp);
+  return a;
+}
+
+/* The permuted input chunks of one sample: [in / 64 (+1 partial)] x <64 x i8>. */
+static LLVMValueRef gfni_inputs(Cg *cg, LLVMValueRef x, int64_t in) {
+  LLVMBuilderRef b = cg->b;
+  int64_t full = in / 64, tail = in % 64;
+  LLVMTypeRef v64i8 = LLVMVectorType(cg->i8, 64);
+  LLVMValueRef buf = entry_alloca(cg, LLVMArrayType(v64i8, (unsigned)(full + (tail ? 1 : 0))), "xperm");
+  LLVMValueRef perm = transpose_mask(cg);
+  CgLoop l;
+  cg_loop_begin(cg, &l, cg_i64(cg, full), "xperm");
+  LLVMValueRef v = cg_load(cg, x, v64i8, l.index, 1);
+  cg_store(cg, LLVMBuildShuffleVector(b, v, LLVMGetUndef(v64i8), perm, ""), buf, v64i8, l.index, 64);
+  cg_loop_end(cg, &l);
+  if (tail) {
+    LLVMValueRef keep[64];
+    for (int k = 0; k < 64; k++) keep[k] = LLVMConstInt(cg->i8, k < 64 - tail ? 0 : 0xff, 0);
+    LLVMValueRef v2 = LLVMBuildLoad2(b, v64i8, cg_elem_ptr(cg, x, cg->i8, cg_i64(cg, in - 64)), "");
+    LLVMSetAlignment(v2, 1);
+    v2 = LLVMBuildAnd(b, v2, LLVMConstVector(keep, 64), "");
+    cg_store(cg, LLVMBuildShuffleVector(b, v2, LLVMGetUndef(v64i8), perm, ""), buf, v64i8, cg_i64(cg, full), 64);
+  }
+  return buf;
+}
+
+/* acc (<16 x i32>) -= the permuted chunk xv . the bits of word (i64). */
+static LLVMValueRef gfni_step(Cg *cg, LLVMValueRef acc, LLVMValueRef xv, LLVMValueRef word) {
+  LLVMBuilderRef b = cg->b;
+  LLVMTypeRef v64i8 = LLVMVectorType(cg->i8, 64), v16i32 = LLVMVectorType(cg->i32, 16);
+  LLVMValueRef zero8[8], lane_bits[64];
+  for (int k = 0; k < 8; k++) zero8[k] = cg_i32(cg, 0);
+  for (int p = 0; p < 64; p++) lane_bits[p] = LLVMConstInt(cg->i8, 1u << (p / 8), 0);
+  LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetUndef(cg->v8i64), word, cg_i32(cg, 0), "");
+  LLVMValueRef bcast = LLVMBuildShuffleVector(b, one, LLVMGetUndef(cg->v8i64), LLVMConstVector(zero8, 8), "");
+  LLVMValueRef gf_args[] = {LLVMBuildBitCast(b, bcast, v64i8, ""), LLVMConstVector(lane_bits, 64),
+                            LLVMConstInt(cg->i8, 0, 0)};
+  LLVMValueRef bytes = cg_call_intrinsic(cg, "llvm.x86.vgf2p8affineqb.512", NULL, 0, gf_args, 3);
+  LLVMValueRef args[] = {acc, LLVMBuildBitCast(b, xv, v16i32, ""), LLVMBuildBitCast(b, bytes, v16i32, "")};
+  return cg_call_intrinsic(cg, "llvm.x86.avx512.vpdpbusd.512", NULL, 0, args, 3);
+}
+
 /* <CG_ROWS x i32>: acc[r] = sum_j x_j * (w[row+r]_j ? -1 : +1) for u8 x:
  * total - 2 * (the sum of x where the weight bit is 1); total = sum_j x_j.
  * The last partial 64-byte chunk is the 64 bytes ending at `in`, with the
- * weight word shifted to match (never reads past the input). */
-static LLVMValueRef emit_u8_block(Cg *cg, LLVMValueRef x, const BitMatrix *m, LLVMValueRef row,
-                                  LLVMValueRef total) {
+ * weight word shifted to match (never reads past the input). The VNNI
+ * accumulators are folded to 8 lanes and reduced together (transpose_sum). */
+static LLVMValueRef emit_u8_block(Cg *cg, LLVMValueRef x, LLVMValueRef xperm, const BitMatrix *m,
+                                  const LLVMValueRef *base, LLVMValueRef total) {
   LLVMBuilderRef b = cg->b;
   int64_t full = m->in / 64, tail = m->in % 64;
   bool vnni = cg->x86_vnni512;
+  unsigned walign = row_align(m, 8);
   /* u16 lanes hold at most 257 chunks of bytes; wider models use u32 lanes */
   LLVMTypeRef lane = vnni || full + 1 > 256 ? cg->i32 : cg->i16;
   LLVMTypeRef vacc = LLVMVectorType(lane, vnni ? 16 : 64), v64i8 = LLVMVectorType(cg->i8, 64);
   LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS);
-  LLVMValueRef base[CG_ROWS], acc[CG_ROWS];
-  row_bases(cg, m, row, base);
+  LLVMValueRef acc[CG_ROWS];
   for (int r = 0; r < CG_ROWS; r++) acc[r] = LLVMConstNull(vacc);
-  if (full > 0) {
+  if (xperm) {   /* GFNI: see gfni_inputs */
+    CgLoop l;
+    cg_loop_begin(cg, &l, cg_i64(cg, full), "u8dot");
+    LLVMValueRef carried[CG_ROWS];
+    for (int r = 0; r < CG_ROWS; r++) carried[r] = cg_loop_carry(cg, &l, acc[r]);
+    LLVMValueRef xv = cg_load(cg, xperm, v64i8, l.index, 64);
+    for (int r = 0; r < CG_ROWS; r++)
+      cg_loop_next(&l, carried[r], gfni_step(cg, carried[r], xv, cg_load(cg, base[r], cg->i64, l.index, walign)));
+    cg_loop_end(cg, &l);
+    for (int r = 0; r < CG_ROWS; r++) acc[r] = l.next[r];
+    if (tail > 0) {
+      LLVMValueRef xv_tail = cg_load(cg, xperm, v64i8, cg_i64(cg, full), 64);
+      for (int r = 0; r < CG_ROWS; r++) {
+        LLVMValueRef last = cg_elem_ptr(cg, base[r], cg->i8, cg_i64(cg, m->in / 8 - 8));
+        acc[r] = gfni_step(cg, acc[r], xv_tail, cg_load(cg, last, cg->i64, cg_i64(cg, 0), 1));
+      }
+    }
+  } else if (full > 0) {
     CgLoop l;
     cg_loop_begin(cg, &l, cg_i64(cg, full), "u8dot");
     LLVMValueRef carried[CG_ROWS];
     for (int r = 0; r < CG_ROWS; r++) carried[r] = cg_loop_carry(cg, &l, acc[r]);
     LLVMValueRef xv = cg_load(cg, x, v64i8, l.index, 1);
     for (int r = 0; r < CG_ROWS; r++)
-      cg_loop_next(&l, carried[r], u8_step(cg, carried[r], xv, cg_load(cg, base[r], cg->i64, l.index, 8), vacc));
+      cg_loop_next(&l, carried[r], u8_step(cg, carried[r], xv, cg_load(cg, base[r], cg->i64, l.index, walign), vacc));
     cg_loop_end(cg, &l);
     for (int r = 0; r < CG_ROWS; r++) acc[r] = l.next[r];
     if (tail > 0) {
@@ -613,28 +764,42 @@ static LLVMValueRef emit_u8_block(Cg *cg, LLVMValueRef x, const BitMatrix *m, LL
       LLVMValueRef xv_tail = LLVMBuildLoad2(b, v64i8, cg_elem_ptr(cg, x, cg->i8, at), "");
       LLVMSetAlignment(xv_tail, 1);
       for (int r = 0; r < CG_ROWS; r++) {
-        LLVMValueRef w = LLVMBuildShl(b, cg_load(cg, base[r], cg->i64, cg_i64(cg, full), 8), cg_i64(cg, 64 - tail), "");
+        LLVMValueRef last = cg_load(cg, base[r], cg->i64, cg_i64(cg, full), walign);
+        LLVMValueRef w = LLVMBuildShl(b, last, cg_i64(cg, 64 - tail), "");
         acc[r] = u8_step(cg, acc[r], xv_tail, w, vacc);
       }
     }
   }
   LLVMValueRef neg = LLVMGetUndef(v8i32);
-  for (int r = 0; r < CG_ROWS; r++) {
-    LLVMValueRef s;
-    if (full == 0) {
-      s = cg_i32(cg, 0);   /* fewer than 64 inputs: bit by bit */
-      for (int64_t j = 0; j < tail; j++) {
-        LLVMValueRef xj = LLVMBuildZExt(b, cg_load(cg, x, cg->i8, cg_i64(cg, j), 1), cg->i32, "");
-        LLVMValueRef bit = LLVMBuildTrunc(
-            b, LLVMBuildLShr(b, cg_load(cg, base[r], cg->i64, cg_i64(cg, 0), 8), cg_i64(cg, j), ""), cg->i1, "");
-        s = LLVMBuildAdd(b, s, LLVMBuildSelect(b, bit, xj, cg_i32(cg, 0), ""), "");
-      }
-    } else {
-      LLVMTypeRef wide_t = LLVMVectorType(cg->i32, vnni ? 16 : 64);
-      LLVMValueRef wide = vnni ? LLVMBuildNeg(b, acc[r], "") : LLVMBuildZExt(b, acc[r], wide_t, "");
-      s = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &wide_t, 1, &wide, 1);
+  if (full > 0 && vnni) {
+    LLVMValueRef lo_idx[CG_ROWS], hi_idx[CG_ROWS], half[CG_ROWS];
+    for (int i = 0; i < CG_ROWS; i++) {
+      lo_idx[i] = cg_i32(cg, i);
+      hi_idx[i] = cg_i32(cg, i + CG_ROWS);
     }
-    neg = LLVMBuildInsertElement(b, neg, s, cg_i32(cg, r), "");
+    LLVMValueRef lo_mask = LLVMConstVector(lo_idx, CG_ROWS), hi_mask = LLVMConstVector(hi_idx, CG_ROWS);
+    for (int r = 0; r < CG_ROWS; r++)
+      half[r] = LLVMBuildAdd(b, LLVMBuildShuffleVector(b, acc[r], acc[r], lo_mask, ""),
+                             LLVMBuildShuffleVector(b, acc[r], acc[r], hi_mask, ""), "");
+    neg = LLVMBuildNeg(b, transpose_sum(cg, half), "");
+  } else {
+    for (int r = 0; r < CG_ROWS; r++) {
+      LLVMValueRef s;
+      if (full == 0) {
+        s = cg_i32(cg, 0);   /* fewer than 64 inputs: bit by bit */
+        LLVMValueRef word = cg_load(cg, base[r], cg->i64, cg_i64(cg, 0), walign);
+        for (int64_t j = 0; j < tail; j++) {
+          LLVMValueRef xj = LLVMBuildZExt(b, cg_load(cg, x, cg->i8, cg_i64(cg, j), 1), cg->i32, "");
+          LLVMValueRef bit = LLVMBuildTrunc(b, LLVMBuildLShr(b, word, cg_i64(cg, j), ""), cg->i1, "");
+          s = LLVMBuildAdd(b, s, LLVMBuildSelect(b, bit, xj, cg_i32(cg, 0), ""), "");
+        }
+      } else {
+        LLVMTypeRef wide_t = LLVMVectorType(cg->i32, 64);
+        LLVMValueRef wide = LLVMBuildZExt(b, acc[r], wide_t, "");
+        s = cg_call_intrinsic(cg, "llvm.vector.reduce.add", &wide_t, 1, &wide, 1);
+      }
+      neg = LLVMBuildInsertElement(b, neg, s, cg_i32(cg, r), "");
+    }
   }
   LLVMValueRef totals = LLVMGetUndef(v8i32);
   for (int r = 0; r < CG_ROWS; r++) totals = LLVMBuildInsertElement(b, totals, total, cg_i32(cg, r), "");
@@ -651,62 +816,103 @@ static LLVMValueRef emit_u8_total(Cg *cg, LLVMValueRef x, int64_t in) {
   return l.next[0];
 }
 
-/* The integer accumulators of rows [row, row + CG_ROWS) of a binary layer:
- * bit x: in - 2 * popcount(x XOR w); u8 x: the byte dot product. */
+/* A binary layer's rows against the inputs of the cg->n_samples samples. */
 typedef struct BinaryRows {
-  const IrNode *x;
+  bool bits;                      /* bit x (popcounts); else u8 x (byte dot products) */
   BitMatrix m;
-  LLVMValueRef total;     /* u8 x: sum of the input bytes */
+  LLVMValueRef x[CG_BLOCK];       /* each sample's input */
+  LLVMValueRef total[CG_BLOCK];   /* u8 x: the sum of each sample's input bytes */
+  LLVMValueRef xperm[CG_BLOCK];   /* u8 x with GFNI: each sample's 64-byte chunks permuted (gfni_inputs), or NULL */
 } BinaryRows;
 
-/* <CG_ROWS x i32> accumulators of rows row .. row + CG_ROWS - 1. */
-static LLVMValueRef emit_binary_block(Cg *cg, const BinaryRows *br, LLVMValueRef row) {
-  LLVMValueRef x = ptr_of(cg, br->x);
-  if (br->x->type.elem == ELEM_U8) return emit_u8_block(cg, x, &br->m, row, br->total);
-  LLVMValueRef pop = emit_popcount_block(cg, x, &br->m, row);
-  return LLVMBuildSub(cg->b, splat_i32(cg, br->m.in), LLVMBuildShl(cg->b, pop, splat_i32(cg, 1), ""), "acc");
-}
-
 static BinaryRows binary_rows(Cg *cg, const IrNode *x, const uint64_t *w, int64_t rows, int64_t in,
-                              int64_t row_multiple) {
-  BinaryRows br = {x, bit_matrix(cg, w, rows, in, row_multiple, x->type.elem == ELEM_BIT), NULL};
-  if (x->type.elem == ELEM_U8) br.total = emit_u8_total(cg, ptr_of(cg, x), in);
+                              int64_t row_multiple, const bool *negate) {
+  BinaryRows br;
+  memset(&br, 0, sizeof br);
+  br.bits = x->type.elem == ELEM_BIT;
+  br.m = bit_matrix(cg, w, rows, in, row_multiple, br.bits, negate);
+  sample_ptrs(cg, x, br.x);
+  if (!br.bits)
+    for (int s = 0; s < cg->n_samples; s++) {
+      br.total[s] = emit_u8_total(cg, br.x[s], in);
+      if (cg->x86_gfni512 && in % 8 == 0 && in >= 64) br.xperm[s] = gfni_inputs(cg, br.x[s], in);
+    }
   return br;
 }
 
-/* What to do with each row's integer accumulator. */
-typedef void (*RowSink)(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc);
+/* v[s] (<CG_ROWS x i32>) for rows [row, row + CG_ROWS) and each sample:
+ * bit x: the popcounts of x XOR w; u8 x: the accumulators (byte dot products
+ * with the +-1 rows). The block's weight rows are read once for all samples
+ * (bits) or stay in L1 from one sample to the next (u8). */
+static void emit_binary_block(Cg *cg, const BinaryRows *br, LLVMValueRef row, LLVMValueRef *v) {
+  if (br->bits) {
+    emit_popcount_block(cg, br->x, cg->n_samples, &br->m, row, v);
+    return;
+  }
+  LLVMValueRef base[CG_ROWS];
+  row_bases(cg, &br->m, row, base);
+  for (int s = 0; s < cg->n_samples; s++) v[s] = emit_u8_block(cg, br->x[s], br->xperm[s], &br->m, base, br->total[s]);
+}
+
+/* What to do with the integer accumulators (<CG_ROWS x i32>, acc = the
+ * +-1 dot product) of rows [row, row + lanes) of one sample, y its output. */
+typedef void (*RowSink)(Cg *cg, LLVMValueRef y, const void *state, LLVMValueRef row, LLVMValueRef acc,
+                        int64_t lanes);
 
 /* Runs the accumulators of all `rows` rows in blocks of CG_ROWS (the matrix
- * has zero rows up to a multiple of CG_ROWS); the last block passes on only
- * its real rows. */
+ * has zero rows up to a multiple of CG_ROWS) for every sample; the last
+ * block passes on only its real rows. */
 static void emit_rows(Cg *cg, const IrNode *n, const BinaryRows *br, int64_t rows, RowSink sink,
                       const void *state) {
   int64_t blocks = rows / CG_ROWS, rest = rows % CG_ROWS;
-  if (blocks > 0) {
+  LLVMValueRef y[CG_BLOCK], v[CG_BLOCK];
+  sample_ptrs(cg, n, y);
+  for (int part = 0; part < 2; part++) {
+    if (part == 0 ? blocks == 0 : rest == 0) continue;
     CgLoop l;
-    cg_loop_begin(cg, &l, cg_i64(cg, blocks), "rows");
-    LLVMValueRef row = LLVMBuildMul(cg->b, l.index, cg_i64(cg, CG_ROWS), "row");
-    LLVMValueRef acc = emit_binary_block(cg, br, row);
-    for (int r = 0; r < CG_ROWS; r++)
-      sink(cg, n, state, LLVMBuildAdd(cg->b, row, cg_i64(cg, r), ""),
-           LLVMBuildExtractElement(cg->b, acc, cg_i32(cg, r), ""));
-    cg_loop_end(cg, &l);
-  }
-  if (rest > 0) {
-    LLVMValueRef acc = emit_binary_block(cg, br, cg_i64(cg, blocks * CG_ROWS));
-    for (int64_t r = 0; r < rest; r++)
-      sink(cg, n, state, cg_i64(cg, blocks * CG_ROWS + r), LLVMBuildExtractElement(cg->b, acc, cg_i32(cg, r), ""));
+    LLVMValueRef row = cg_i64(cg, blocks * CG_ROWS);
+    if (part == 0) {
+      cg_loop_begin(cg, &l, cg_i64(cg, blocks), "rows");
+      row = LLVMBuildMul(cg->b, l.index, cg_i64(cg, CG_ROWS), "row");
+    }
+    emit_binary_block(cg, br, row, v);
+    for (int s = 0; s < cg->n_samples; s++) {
+      LLVMValueRef acc = v[s];
+      if (br->bits)   /* acc = in - 2 pop */
+        acc = LLVMBuildSub(cg->b, splat_i32(cg, br->m.in), LLVMBuildShl(cg->b, acc, splat_i32(cg, 1), ""), "acc");
+      sink(cg, y[s], state, row, acc, part == 0 ? CG_ROWS : rest);
+    }
+    if (part == 0) cg_loop_end(cg, &l);
   }
 }
 
-static void sink_i32(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc) {
-  cg_store(cg, acc, ptr_of(cg, n), cg->i32, row, 4);
+static void sink_i32(Cg *cg, LLVMValueRef y, const void *state, LLVMValueRef row, LLVMValueRef acc, int64_t lanes) {
+  (void)state;
+  if (lanes == CG_ROWS) {
+    cg_store(cg, acc, cg_elem_ptr(cg, y, cg->i32, row), LLVMTypeOf(acc), cg_i64(cg, 0), 4);
+    return;
+  }
+  for (int64_t r = 0; r < lanes; r++)
+    cg_store(cg, LLVMBuildExtractElement(cg->b, acc, cg_i32(cg, r), ""), y, cg->i32,
+             LLVMBuildAdd(cg->b, row, cg_i64(cg, r), ""), 4);
 }
 
-static void sink_f32(Cg *cg, const IrNode *n, const void *state, LLVMValueRef row, LLVMValueRef acc) {
-  LLVMValueRef v = apply_row_affine(cg, state, row, LLVMBuildSIToFP(cg->b, acc, cg->f32, ""));
-  cg_store(cg, v, ptr_of(cg, n), cg->f32, row, 4);
+static void sink_f32(Cg *cg, LLVMValueRef y, const void *state, LLVMValueRef row, LLVMValueRef acc, int64_t lanes) {
+  const RowAffine *a = state;
+  if (lanes == CG_ROWS) {   /* the same arithmetic as below, 8 lanes at once */
+    LLVMTypeRef v8f32 = cg->v8f32;
+    LLVMValueRef v = LLVMBuildSIToFP(cg->b, acc, v8f32, "");
+    LLVMValueRef zero = cg_i64(cg, 0);
+    if (a->alpha) v = LLVMBuildFMul(cg->b, v, cg_load(cg, cg_elem_ptr(cg, a->alpha, cg->f32, row), v8f32, zero, 4), "");
+    if (a->bias) v = LLVMBuildFAdd(cg->b, v, cg_load(cg, cg_elem_ptr(cg, a->bias, cg->f32, row), v8f32, zero, 4), "");
+    cg_store(cg, v, cg_elem_ptr(cg, y, cg->f32, row), v8f32, cg_i64(cg, 0), 4);
+    return;
+  }
+  for (int64_t r = 0; r < lanes; r++) {
+    LLVMValueRef rr = LLVMBuildAdd(cg->b, row, cg_i64(cg, r), "");
+    LLVMValueRef v = LLVMBuildSIToFP(cg->b, LLVMBuildExtractElement(cg->b, acc, cg_i32(cg, r), ""), cg->f32, "");
+    cg_store(cg, apply_row_affine(cg, a, rr, v), y, cg->f32, rr, 4);
+  }
 }
 
 /* +-1 floats of packed rows, for real-valued inputs. */
@@ -716,6 +922,12 @@ static float *unpack_signs(const uint64_t *bits, int64_t rows, int64_t in) {
   for (int64_t r = 0; r < rows; r++)
     for (int64_t j = 0; j < in; j++) w[r * in + j] = (bits[r * words + j / 64] >> (j % 64)) & 1 ? -1.0f : 1.0f;
   return w;
+}
+
+bool cg_node_takes_block(const IrNode *n) {
+  if (n->op != IR_BINDENSE && n->op != IR_BINDENSE_THR && n->op != IR_BINLINEAR) return false;
+  ElemType x = n->inputs[0]->type.elem;
+  return x == ELEM_BIT || x == ELEM_U8;
 }
 
 /* binlinear(x, w f32, b?) {scale}: x . sign(w) * alpha + b. */
@@ -740,13 +952,25 @@ static void emit_binlinear(Cg *cg, const IrNode *n) {
     emit_dense_f32(cg, n, f32_table(cg, "signs", signs, out * in), out, in, &a);
     free(signs);
   } else {
-    BinaryRows br = binary_rows(cg, x, bits, out, in, CG_ROWS);
+    BinaryRows br = binary_rows(cg, x, bits, out, in, CG_ROWS, NULL);
     emit_rows(cg, n, &br, out, sink_f32, &a);
   }
   free(bits);
 }
 
-/* bindense(x bit|u8|f32, w bit) -> i32 (or f32 for f32 x). */
+/* The convert of n's i32 result when it is n's only user and the next node
+ * computed (so its buffer holds nothing live in between), else NULL. */
+static const IrNode *next_convert(Cg *cg, const IrNode *n) {
+  const IrNode *next = n->next;
+  while (next && next->op == IR_PARAM) next = next->next;
+  if (!next || next->op != IR_CONVERT || next->inputs[0] != n || ir_single_user(cg->g, n) != next ||
+      next->type.elem != ELEM_F32)
+    return NULL;
+  return next;
+}
+
+/* bindense(x bit|u8|f32, w bit) -> i32 (or f32 for f32 x); with the convert
+ * after it fused (next_convert). */
 static void emit_bindense(Cg *cg, const IrNode *n) {
   const IrNode *x = n->inputs[0], *w = n->inputs[1];
   int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
@@ -758,78 +982,116 @@ static void emit_bindense(Cg *cg, const IrNode *n) {
     free(signs);
     return;
   }
-  BinaryRows br = binary_rows(cg, x, bits, out, in, CG_ROWS);
+  BinaryRows br = binary_rows(cg, x, bits, out, in, CG_ROWS, NULL);
+  /* convert fused in the batch body: the f32 accumulators go straight to its
+   * buffer (one pass less per sample; measured slower at batch 1) */
+  const IrNode *convert = cg->n_samples > 1 ? next_convert(cg, n) : NULL;
+  if (convert) {
+    RowAffine none = {NULL, NULL};
+    emit_rows(cg, convert, &br, out, sink_f32, &none);
+    cg->fused_convert = convert;
+    return;
+  }
   emit_rows(cg, n, &br, out, sink_i32, NULL);
+}
+
+/* Per-row thresholds t[o] stored as base + d[o], d in the narrowest integer
+ * type (i8, i16, i32) holding every t - base: the tables are most of a
+ * model's data besides the weights. */
+typedef struct ThresholdTable {
+  LLVMValueRef d;         /* iW* global */
+  LLVMTypeRef elem;       /* iW */
+  int64_t base;
+} ThresholdTable;
+
+static ThresholdTable threshold_table(Cg *cg, const int64_t *t, int64_t n) {
+  int64_t lo = t[0], hi = t[0];
+  for (int64_t i = 1; i < n; i++) {
+    if (t[i] < lo) lo = t[i];
+    if (t[i] > hi) hi = t[i];
+  }
+  int width = hi - lo <= 255 ? 1 : hi - lo <= 65535 ? 2 : 4;
+  ThresholdTable tt = {NULL, LLVMIntTypeInContext(cg->ctx, (unsigned)(8 * width)), 0};
+  if (width < 4) tt.base = lo + (width == 1 ? 128 : 32768);
+  BNNC_ASSERT(width < 4 || (lo >= INT32_MIN && hi <= INT32_MAX));
+  unsigned char *d = xcalloc((size_t)n, (size_t)width);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t v = t[i] - tt.base;
+    if (width == 1) ((int8_t *)d)[i] = (int8_t)v;
+    else if (width == 2) ((int16_t *)d)[i] = (int16_t)v;
+    else ((int32_t *)d)[i] = (int32_t)v;
+  }
+  tt.d = cg_const_global(cg, "thr", d, (size_t)(n * width), tt.elem);
+  free(d);
+  return tt;
 }
 
 /* bindense_thr: 64 rows per output word (rows padded to a whole word), in
  * blocks of CG_ROWS: the block's <CG_ROWS x i32> accumulators are compared
  * with its thresholds as one vector, the <CG_ROWS x i1> result is the block's
- * byte of the output word (no integer round trip through memory):
- *   bit x: -1 iff (pop - lo) >u span, i.e. +1 iff lo <= pop <= lo + span;
- *   u8 x:  -1 iff !(lo <= acc <= hi). */
+ * byte of the output word (no integer round trip through memory). A row
+ * whose test is `acc <= thr` (flip) is stored inverted, which negates its
+ * accumulator, so every row's test is one compare against one threshold t:
+ *   bit x: +1 iff pop <= t, pop = popcount(x XOR w);
+ *   u8 x:  +1 iff acc >= t. */
 static void emit_bindense_thr(Cg *cg, const IrNode *n) {
   const IrNode *x = n->inputs[0], *w = n->inputs[1];
   int64_t out = w->type.shape.dims[0], in = w->type.shape.dims[1];
   int64_t out_words = (out + 63) / 64, padded = out_words * 64;
   const int32_t *thr = param_data(n->inputs[2], ELEM_I32), *flip = param_data(n->inputs[3], ELEM_I32);
   bool bits_in = x->type.elem == ELEM_BIT;
-  int32_t *lo_tab = xcalloc((size_t)padded, sizeof *lo_tab), *hi_tab = xcalloc((size_t)padded, sizeof *hi_tab);
+  int64_t reach = bits_in ? in : 255 * in;   /* |acc| <= reach */
+  int64_t *t = xcalloc((size_t)padded, sizeof *t);
+  bool *negate = xcalloc((size_t)out, sizeof *negate);
   for (int64_t o = 0; o < padded; o++) {
-    int32_t lo, hi;
-    if (o >= out) {   /* padding rows: always +1, i.e. bit 0 */
-      lo = bits_in ? 0 : INT32_MIN;
-      hi = bits_in ? -1 : INT32_MAX;   /* span 0xffffffff */
+    int64_t v;
+    if (o >= out) {   /* padding rows (zero weights): always +1, i.e. bit 0 */
+      v = bits_in ? in : -reach - 1;
     } else if (bits_in) {
-      /* acc = in - 2 pop; acc >= thr <=> pop <= floor((in - thr) / 2) */
-      int64_t k = in, d = k - (int64_t)thr[o];
+      /* acc = in - 2 pop: acc >= thr <=> pop <= floor((in - thr) / 2);
+       * acc <= thr <=> pop >= ceil((in - thr) / 2) <=> in - pop <= in - ceil(..) */
+      int64_t d = in - (int64_t)thr[o];
       int64_t floor_half = d >= 0 ? d / 2 : -((-d + 1) / 2);
       int64_t ceil_half = d >= 0 ? (d + 1) / 2 : -((-d) / 2);
-      int64_t plo = flip[o] ? ceil_half : 0, phi = flip[o] ? k : floor_half;
-      if (plo < 0) plo = 0;
-      if (phi > k) phi = k;
-      if (plo > phi) { plo = k + 1; phi = k + 1; }   /* never +1 */
-      lo = (int32_t)plo;
-      hi = (int32_t)(phi - plo);   /* the span */
+      negate[o] = flip[o] != 0;
+      v = flip[o] ? in - ceil_half : floor_half;
+      v = v < -1 ? -1 : v > in ? in : v;
     } else {
-      acc_range(thr[o], flip[o], &lo, &hi);
+      negate[o] = flip[o] != 0;
+      v = flip[o] ? -(int64_t)thr[o] : (int64_t)thr[o];
+      v = v < -reach - 1 ? -reach - 1 : v > reach + 1 ? reach + 1 : v;
     }
-    lo_tab[o] = lo;
-    hi_tab[o] = hi;
+    t[o] = v;
   }
-  LLVMValueRef lo_table = i32_table(cg, "thr.lo", lo_tab, padded), hi_table = i32_table(cg, "thr.hi", hi_tab, padded);
-  free(lo_tab);
-  free(hi_tab);
-  BinaryRows br = binary_rows(cg, x, param_data(w, ELEM_BIT), out, in, 64);
-  LLVMValueRef y = ptr_of(cg, n);
+  ThresholdTable tt = threshold_table(cg, t, padded);
+  free(t);
+  BinaryRows br = binary_rows(cg, x, param_data(w, ELEM_BIT), out, in, 64, negate);
+  free(negate);
+  LLVMValueRef y[CG_BLOCK], v[CG_BLOCK];
+  sample_ptrs(cg, n, y);
+  int ns = cg->n_samples;
   LLVMBuilderRef b = cg->b;
-  LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS);
+  LLVMTypeRef v8i32 = LLVMVectorType(cg->i32, CG_ROWS), vt = LLVMVectorType(tt.elem, CG_ROWS);
   LLVMTypeRef mask_int = LLVMIntTypeInContext(cg->ctx, CG_ROWS);
   CgLoop lw, lb;
   cg_loop_begin(cg, &lw, cg_i64(cg, out_words), "thr.word");
   cg_loop_begin(cg, &lb, cg_i64(cg, 64 / CG_ROWS), "thr.block");
-  LLVMValueRef word = cg_loop_carry(cg, &lb, cg_i64(cg, 0));
+  LLVMValueRef word[CG_BLOCK];
+  for (int s = 0; s < ns; s++) word[s] = cg_loop_carry(cg, &lb, cg_i64(cg, 0));
   LLVMValueRef first = LLVMBuildMul(b, lb.index, cg_i64(cg, CG_ROWS), "");
   LLVMValueRef row = LLVMBuildAdd(b, LLVMBuildMul(b, lw.index, cg_i64(cg, 64), ""), first, "row");
-  LLVMValueRef acc = emit_binary_block(cg, &br, row);
-  if (bits_in)   /* back from acc = in - 2 pop to pop */
-    acc = LLVMBuildLShr(b, LLVMBuildSub(b, splat_i32(cg, in), acc, ""), splat_i32(cg, 1), "pop");
-  LLVMValueRef lo = LLVMBuildLoad2(b, v8i32, cg_elem_ptr(cg, lo_table, cg->i32, row), "");
-  LLVMValueRef hi = LLVMBuildLoad2(b, v8i32, cg_elem_ptr(cg, hi_table, cg->i32, row), "");
-  LLVMSetAlignment(lo, 32);
-  LLVMSetAlignment(hi, 32);
-  LLVMValueRef neg;
-  if (bits_in) {
-    neg = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildSub(b, acc, lo, ""), hi, "");
-  } else {
-    LLVMValueRef pos = LLVMBuildAnd(b, LLVMBuildICmp(b, LLVMIntSGE, acc, lo, ""),
-                                    LLVMBuildICmp(b, LLVMIntSLE, acc, hi, ""), "");
-    neg = LLVMBuildNot(b, pos, "");
+  emit_binary_block(cg, &br, row, v);
+  LLVMValueRef d = LLVMBuildLoad2(b, vt, cg_elem_ptr(cg, tt.d, tt.elem, row), "");
+  LLVMSetAlignment(d, (unsigned)(LLVMGetIntTypeWidth(tt.elem) / 8 * CG_ROWS));
+  LLVMValueRef tv = LLVMBuildSExt(b, d, v8i32, "");
+  if (tt.base) tv = LLVMBuildAdd(b, tv, splat_i32(cg, tt.base), "t");
+  for (int s = 0; s < ns; s++) {
+    LLVMValueRef neg = LLVMBuildICmp(b, bits_in ? LLVMIntSGT : LLVMIntSLT, v[s], tv, "");
+    LLVMValueRef byte = LLVMBuildZExt(b, LLVMBuildBitCast(b, neg, mask_int, ""), cg->i64, "");
+    cg_loop_next(&lb, word[s], LLVMBuildOr(b, word[s], LLVMBuildShl(b, byte, first, ""), ""));
   }
-  LLVMValueRef byte = LLVMBuildZExt(b, LLVMBuildBitCast(b, neg, mask_int, ""), cg->i64, "");
-  cg_loop_next(&lb, word, LLVMBuildOr(b, word, LLVMBuildShl(b, byte, first, ""), ""));
   cg_loop_end(cg, &lb);
-  cg_store(cg, lb.next[0], y, cg->i64, lw.index, 8);
+  for (int s = 0; s < ns; s++) cg_store(cg, lb.next[s], y[s], cg->i64, lw.index, 8);
   cg_loop_end(cg, &lw);
 }
 
@@ -872,7 +1134,10 @@ bool cg_emit_node(Cg *cg, const IrNode *n) {
     else
       emit_pack(cg, n, sign_neg_bit, NULL);
     return true;
-  case IR_CONVERT: emit_convert(cg, n); return true;
+  case IR_CONVERT:
+    if (cg->fused_convert == n) return true;   /* computed by the bindense before it */
+    emit_convert(cg, n);
+    return true;
   case IR_LINEAR: emit_linear(cg, n); return true;
   case IR_BINLINEAR: emit_binlinear(cg, n); return true;
   case IR_BATCHNORM: emit_batchnorm(cg, n); return true;

@@ -126,3 +126,10 @@ bool cg_target_has_avx512(LLVMTargetMachineRef tm) {
   LLVMDisposeMessage(triple);
   return yes;
 }
+
+bool cg_target_has_gfni512(LLVMTargetMachineRef tm) {
+  char *features = LLVMGetTargetMachineFeatureString(tm);
+  bool yes = cg_target_has_vnni512(tm) && feature_on(features, "gfni") && feature_on(features, "avx512vbmi");
+  LLVMDisposeMessage(features);
+  return yes;
+}

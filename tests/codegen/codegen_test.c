@@ -471,18 +471,23 @@ int main(int argc, char **argv) {
   }
   if (selected(only, "lowered_wide")) run_case("lowered_wide", build_lowered_wide(&a), 40, 0, 0);
   if (selected(only, "fused_narrow")) run_case("fused_narrow", build_fused_narrow(&a), 40, 0, 0);
-  /* The same graphs through the portable kernels: without VNNI (the u8 layer
-   * as byte selects), and AVX2 only (no AVX-512 at all). */
-  static const char *const generic[] = {"-avx512vnni", "-avx512f"};
-  for (int i = 0; i < 2; i++) {
-    char case_name[64];
+  /* The same graphs through the other kernels: without VNNI (the u8 layer
+   * as byte selects), AVX2 only (no AVX-512 at all), and VNNI without GFNI
+   * (the weight bytes by vpmovm2b instead of vgf2p8affineqb). */
+  static const char *const generic[] = {"-avx512vnni", "-avx512f", "-gfni"};
+  static const char *const suffix[] = {"novnni", "avx2", "nogfni"};
+  for (int i = 0; i < 3; i++) {
+    char case_name[64], name[3][64];
     snprintf(case_name, sizeof case_name, "generic%d", i);
     if (!selected(only, case_name)) continue;
     case_features = generic[i];
     static const int64_t w[] = {784, 2048, 2048, 2048, 10};
-    run_case(i ? "fused_odd_avx2" : "fused_odd_novnni", build_fused_odd(&a), 40, 0, 0);
-    run_case(i ? "fused_narrow_avx2" : "fused_narrow_novnni", build_fused_narrow(&a), 40, 0, 0);
-    run_case(i ? "bnn_mlp_avx2" : "bnn_mlp_novnni", build_fused(&a, "bnn_mlp", w, 5, false), 20, 0, 0);
+    snprintf(name[0], sizeof name[0], "fused_odd_%s", suffix[i]);
+    snprintf(name[1], sizeof name[1], "fused_narrow_%s", suffix[i]);
+    snprintf(name[2], sizeof name[2], "bnn_mlp_%s", suffix[i]);
+    run_case(name[0], build_fused_odd(&a), 40, 0, 0);
+    run_case(name[1], build_fused_narrow(&a), 40, 0, 0);
+    run_case(name[2], build_fused(&a, "bnn_mlp", w, 5, false), 20, 0, 0);
     case_features = NULL;
   }
   if (selected(only, "cross")) {

@@ -6,11 +6,15 @@
  *
  * Reads N samples of M_INPUT_SIZE inputs, writes N x M_OUTPUT_SIZE floats,
  * using _infer for sample 0, _infer_r for sample 1 and _infer_batch for the
- * rest; checks the error codes. With an iteration count it also times _infer_r
- * on sample 0 and prints microseconds per sample. */
+ * rest; checks the error codes. Then checks that _infer_batch gives, bit for
+ * bit, the outputs of one _infer_r call per sample for n = 1, 3, 7, 64 and 65
+ * (whole batch blocks and remainders; the inputs cycle through the N given).
+ * With an iteration count it also times _infer_r on sample 0 and prints
+ * microseconds per sample. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include MODEL_HEADER
@@ -53,6 +57,32 @@ int main(int argc, char **argv) {
   if (rc != 0) {
     fprintf(stderr, "harness: inference returned an error\n");
     return 1;
+  }
+  if (n > 0) {   /* batch == one sample at a time, bit for bit */
+    enum { MAX_N = 65 };
+    static const size_t counts[] = {1, 3, 7, 64, 65};
+    FN(_input_t) *many = malloc(MAX_N * MAC(_INPUT_SIZE) * sizeof *many);
+    float *one = calloc(MAX_N * MAC(_OUTPUT_SIZE), sizeof *one), *all = calloc(MAX_N * MAC(_OUTPUT_SIZE), sizeof *all);
+    if (!many || !one || !all) return 1;
+    for (size_t s = 0; s < MAX_N; s++)
+      memcpy(many + s * MAC(_INPUT_SIZE), in + (s % n) * MAC(_INPUT_SIZE), MAC(_INPUT_SIZE) * sizeof *in);
+    for (size_t s = 0; s < MAX_N; s++)
+      rc |= FN(_infer_r)(many + s * MAC(_INPUT_SIZE), one + s * MAC(_OUTPUT_SIZE), scratch);
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+      memset(all, 0xff, MAX_N * MAC(_OUTPUT_SIZE) * sizeof *all);
+      rc |= FN(_infer_batch)(many, all, counts[c], scratch);
+      if (memcmp(all, one, counts[c] * MAC(_OUTPUT_SIZE) * sizeof *all) != 0) {
+        fprintf(stderr, "harness: _infer_batch of %zu samples differs from one sample at a time\n", counts[c]);
+        return 1;
+      }
+    }
+    if (rc != 0) {
+      fprintf(stderr, "harness: inference returned an error\n");
+      return 1;
+    }
+    free(many);
+    free(one);
+    free(all);
   }
   f = fopen(argv[3], "wb");
   if (!f || fwrite(out, sizeof *out, n * MAC(_OUTPUT_SIZE), f) != n * MAC(_OUTPUT_SIZE) || fclose(f) != 0) return 1;
