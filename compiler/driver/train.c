@@ -427,9 +427,12 @@ int driver_train(const DriverOptions *o) {
   int code = BNNC_EXIT_BAD_INPUT;
   t.model = pipeline_load_model(&arena, o);
   if (!t.model) goto done;
-  if (!t.model->train.present)
-    bnnc_warning("%s has no 'train { ... }' block; training with the defaults "
-                 "(adam lr=0.001, batch 100, epochs 10)", o->model_path);
+  if (!t.model->train.present) {
+    Diagnostics diag;   /* a file-level warning, in the front end's format */
+    diag_init(&diag, o->model_path, NULL, 0);
+    diag_warning(&diag, NULL, "no 'train { ... }' block: training with the defaults "
+                              "(adam lr=0.001, batch 100, 10 epochs)");
+  }
   /* Before any work: no output may replace the model, and the outputs must
    * not replace each other. */
   const char *weights = pipeline_weights_path(&arena, o->model_path, o->output_path);

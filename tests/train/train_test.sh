@@ -91,5 +91,9 @@ sed -i 's/model small_bnn/model small_bnn/' "$work/sgd.bnn"
 out=$("$bnnc" --train "$work/sgd.bnn" "${common[@]}" --epochs 2 -o "$work/s.safetensors" --resume "$work/b.safetensors.ckpt" 2>&1)
 check '[ $? -eq 1 ] && echo "$out" | grep -q "written by a run with optimizer .adam., this run uses .sgd."' "resume with another optimizer: $out"
 
+# 6. --train on a model without a train block warns in the compiler's format.
+out=$("$bnnc" --train "$work/wide.bnn" "${common[@]}" --epochs 1 -o "$work/wide.safetensors" 2>&1)
+check 'echo "$out" | grep -q "^$work/wide.bnn: warning: no .train { ... }. block: training with the defaults"' "missing train block warning: $out"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
