@@ -377,7 +377,7 @@ static int run_epochs(Trainer *t) {
   return BNNC_EXIT_OK;
 }
 
-static bool setup(Trainer *t, Arena *arena) {
+static bool setup(Trainer *t) {
   const DriverOptions *o = t->opts;
   const Model *m = t->model;
   t->cfg = m->train;
@@ -404,8 +404,6 @@ static bool setup(Trainer *t, Arena *arena) {
     bridge_report(&err);
     return false;
   }
-  t->weights_path = pipeline_weights_path(arena, m->path, o->output_path);
-  t->checkpoint_path = arena_printf(arena, "%s.ckpt", t->weights_path);
   size_t elem = m->input.type == INPUT_U8 ? 1 : sizeof(float);
   t->order = malloc(sizeof *t->order * (size_t)t->n_train);
   t->batch_x = malloc(elem * (size_t)t->cfg.batch * (size_t)t->data.image_size);
@@ -435,8 +433,8 @@ int driver_train(const DriverOptions *o) {
   }
   /* Before any work: no output may replace the model, and the outputs must
    * not replace each other. */
-  const char *weights = pipeline_weights_path(&arena, o->model_path, o->output_path);
-  const char *checkpoint = arena_printf(&arena, "%s.ckpt", weights);
+  const char *weights = t.weights_path = pipeline_weights_path(&arena, o->model_path, o->output_path);
+  const char *checkpoint = t.checkpoint_path = arena_printf(&arena, "%s.ckpt", weights);
   if (!pipeline_output_allowed(o, weights, "the trained weights", NULL, NULL) ||
       !pipeline_output_allowed(o, checkpoint, "the checkpoint", NULL, NULL) ||
       (o->metrics_path && !pipeline_output_allowed(o, o->metrics_path, "the metrics", weights, checkpoint)) ||
@@ -447,7 +445,7 @@ int driver_train(const DriverOptions *o) {
   const char *outputs[] = {weights, checkpoint, o->metrics_path, o->plot_path};
   for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++)
     if (outputs[i]) remove_stale_temps(outputs[i], o->quiet);
-  if (!setup(&t, &arena)) goto done;
+  if (!setup(&t)) goto done;
 
   if (!o->quiet)
     printf("training %s on %s: %" PRId64 " train / %" PRId64 " test images, batch %d, %d epoch%s%s\n",
