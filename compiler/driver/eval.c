@@ -12,37 +12,6 @@
 #include "pipeline.h"
 #include "runtime_bridge.h"
 
-enum { EVAL_CHUNK = 500 };
-
-/* predictions[i] = argmax of the net's logits for test image i. */
-static bool predict(bnn_net *net, const Model *m, const bnn_dataset *ds, int64_t n_test,
-                    int *predictions) {
-  int64_t size = ds->image_size, classes = bnn_net_output_size(net);
-  float *logits = malloc(sizeof(float) * EVAL_CHUNK * (size_t)classes);
-  float *xf = m->input.type == INPUT_U8 ? NULL : malloc(sizeof(float) * EVAL_CHUNK * (size_t)size);
-  bool ok = logits && (m->input.type == INPUT_U8 || xf);
-  if (!ok) bnnc_error("out of memory");
-  bnn_error err = {0};
-  for (int64_t start = 0; ok && start < n_test; start += EVAL_CHUNK) {
-    int64_t n = n_test - start < EVAL_CHUNK ? n_test - start : EVAL_CHUNK;
-    const uint8_t *img = ds->test_images + start * size;
-    const void *x = img;
-    if (xf) {
-      for (int64_t j = 0; j < n * size; j++) xf[j] = img[j] / 255.0f;
-      x = xf;
-    }
-    if (bnn_net_forward_eval(net, x, n, logits, &err) != BNN_OK) {
-      bridge_report(&err);
-      ok = false;
-      break;
-    }
-    for (int64_t i = 0; i < n; i++) predictions[start + i] = bnn_argmax(logits + i * classes, classes);
-  }
-  free(logits);
-  free(xf);
-  return ok;
-}
-
 static void print_confusion(const int *pred, const uint8_t *labels, int64_t n, int classes) {
   int64_t *counts = calloc((size_t)classes * (size_t)classes, sizeof *counts);
   if (!counts) return;
@@ -114,7 +83,7 @@ int driver_eval(const DriverOptions *o) {
     bnnc_error("out of memory");
     goto done;
   }
-  if (!predict(net, m, &ds, n, pred)) goto done;
+  if (!bridge_predict(net, m, ds.test_images, n, pred)) goto done;
   int64_t correct = 0;
   for (int64_t i = 0; i < n; i++) correct += pred[i] == ds.test_labels[i];
   printf("%s: test accuracy %.2f%% (%" PRId64 "/%" PRId64 ") with weights %s\n", m->name,

@@ -133,6 +133,34 @@ bool bridge_load_dataset(const Model *m, const char *dir, bnn_dataset *out) {
   return true;
 }
 
+bool bridge_predict(bnn_net *net, const Model *m, const uint8_t *images, int64_t n_images, int *predictions) {
+  enum { EVAL_CHUNK = 500 };
+  int64_t size = shape_numel(&m->input.shape), classes = bnn_net_output_size(net);
+  float *logits = malloc(sizeof(float) * EVAL_CHUNK * (size_t)classes);
+  float *xf = m->input.type == INPUT_U8 ? NULL : malloc(sizeof(float) * EVAL_CHUNK * (size_t)size);
+  bool ok = logits && (m->input.type == INPUT_U8 || xf);
+  if (!ok) bnnc_error("out of memory");
+  bnn_error err = {0};
+  for (int64_t start = 0; ok && start < n_images; start += EVAL_CHUNK) {
+    int64_t n = n_images - start < EVAL_CHUNK ? n_images - start : EVAL_CHUNK;
+    const uint8_t *img = images + start * size;
+    const void *x = img;
+    if (xf) {
+      for (int64_t j = 0; j < n * size; j++) xf[j] = img[j] / 255.0f;
+      x = xf;
+    }
+    if (bnn_net_forward_eval(net, x, n, logits, &err) != BNN_OK) {
+      bridge_report(&err);
+      ok = false;
+      break;
+    }
+    for (int64_t i = 0; i < n; i++) predictions[start + i] = bnn_argmax(logits + i * classes, classes);
+  }
+  free(logits);
+  free(xf);
+  return ok;
+}
+
 bool bridge_load_weights(bnn_net *net, const char *path) {
   bnn_error err = {0};
   bnn_st_file *f = NULL;

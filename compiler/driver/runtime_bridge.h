@@ -32,6 +32,12 @@ bool bridge_add_tensors(bnn_st_writer *w, const bnn_net *net, const bnn_optim *o
  * data set when it is missing. */
 bool bridge_load_dataset(const Model *model, const char *dir, bnn_dataset *out);
 
+/* predictions[i] = the class the net's eval mode gives image i, for n_images
+ * IDX images of the model's input size (u8; turned into x/255 for an f32
+ * input), in chunks. */
+bool bridge_predict(bnn_net *net, const Model *model, const uint8_t *images, int64_t n_images,
+                    int *predictions);
+
 /* Print a runtime error as "bnnc: error: message". */
 void bridge_report(const bnn_error *err);
 

@@ -69,7 +69,7 @@ typedef struct Trainer {
   int64_t *order;             /* [n_train] this epoch's shuffle */
   void *batch_x;              /* [batch, input_size] u8 or f32 */
   uint8_t *batch_y;           /* [batch] */
-  float *logits;              /* [eval chunk, classes] */
+  int *predictions;           /* [n_test] the last test pass */
   bool tty;
 } Trainer;
 
@@ -248,31 +248,9 @@ static void gather_batch(Trainer *t, int64_t start, int64_t n) {
 
 /* Test-set accuracy in eval mode; evaluation draws no random numbers. */
 static bool test_accuracy(Trainer *t, double *acc) {
-  enum { CHUNK = 500 };
-  int64_t size = t->data.image_size, classes = bnn_net_output_size(t->net), correct = 0;
-  float *xf = NULL;
-  if (t->model->input.type != INPUT_U8 && !(xf = malloc(sizeof(float) * CHUNK * (size_t)size))) {
-    bnnc_error("out of memory");
-    return false;
-  }
-  bnn_error err = {0};
-  for (int64_t start = 0; start < t->n_test; start += CHUNK) {
-    int64_t n = t->n_test - start < CHUNK ? t->n_test - start : CHUNK;
-    const uint8_t *img = t->data.test_images + start * size;
-    const void *x = img;
-    if (xf) {
-      for (int64_t j = 0; j < n * size; j++) xf[j] = img[j] / 255.0f;
-      x = xf;
-    }
-    if (bnn_net_forward_eval(t->net, x, n, t->logits, &err) != BNN_OK) {
-      bridge_report(&err);
-      free(xf);
-      return false;
-    }
-    for (int64_t i = 0; i < n; i++)
-      correct += bnn_argmax(t->logits + i * classes, classes) == t->data.test_labels[start + i];
-  }
-  free(xf);
+  if (!bridge_predict(t->net, t->model, t->data.test_images, t->n_test, t->predictions)) return false;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < t->n_test; i++) correct += t->predictions[i] == t->data.test_labels[i];
   *acc = t->n_test ? 100.0 * (double)correct / (double)t->n_test : 0;
   return true;
 }
@@ -408,8 +386,8 @@ static bool setup(Trainer *t) {
   t->order = malloc(sizeof *t->order * (size_t)t->n_train);
   t->batch_x = malloc(elem * (size_t)t->cfg.batch * (size_t)t->data.image_size);
   t->batch_y = malloc((size_t)t->cfg.batch);
-  t->logits = malloc(sizeof(float) * 500 * (size_t)m->out_shape.dims[0]);
-  if (!t->order || !t->batch_x || !t->batch_y || !t->logits) {
+  t->predictions = malloc(sizeof *t->predictions * (size_t)(t->n_test ? t->n_test : 1));
+  if (!t->order || !t->batch_x || !t->batch_y || !t->predictions) {
     bnnc_error("out of memory");
     return false;
   }
@@ -464,7 +442,7 @@ done:
   free(t.order);
   free(t.batch_x);
   free(t.batch_y);
-  free(t.logits);
+  free(t.predictions);
   bnn_optim_free(t.opt);
   bnn_net_free(t.net);
   bnn_dataset_free(&t.data);
