@@ -55,35 +55,11 @@ static const ConvCase conv_cases[] = {
 
 /* ---- timing (CPU time of this thread: the machine is shared) ---- */
 
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+typedef BenchRunFn ConvRunFn;
 
-static int cmp_seconds(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-typedef void (*ConvRunFn)(void *ctx, int64_t n);
-
-/* Median seconds per call: 2 warm-up calls, then CONV_REPS + 2 repetitions
- * of >= 2 ms each. */
+/* Median seconds per call on this thread's CPU time, CONV_REPS + 2 repetitions. */
 static double conv_median(ConvRunFn run, void *ctx, int64_t n) {
-  double t0 = cpu_now();
-  run(ctx, n);
-  run(ctx, n);
-  double once = (cpu_now() - t0) / 2;
-  int64_t calls = once > 2e-3 ? 1 : (int64_t)(2e-3 / (once > 1e-9 ? once : 1e-9)) + 1;
-  double t[CONV_REPS + 2];
-  for (int r = 0; r < CONV_REPS + 2; r++) {
-    double s = cpu_now();
-    for (int64_t c = 0; c < calls; c++) run(ctx, n);
-    t[r] = (cpu_now() - s) / (double)calls;
-  }
-  qsort(t, CONV_REPS + 2, sizeof *t, cmp_seconds);
-  return t[(CONV_REPS + 2) / 2];
+  return bench_median_seconds(true, run, ctx, n, CONV_REPS + 2);
 }
 
 static void *conv_alloc(size_t bytes) {

@@ -90,36 +90,42 @@ static Case cases[] = {
  * compile time. */
 static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
 
-static double now(void) {
+static double clock_seconds(clockid_t clock) {
   struct timespec ts;
-  clock_gettime(bench_clock, &ts);
+  clock_gettime(clock, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+static double now(void) { return clock_seconds(bench_clock); }
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
-typedef void (*RunFn)(void *ctx, int64_t n);
-
-/* Median seconds per call of run(ctx, n): a warm-up, then >= MIN_REPS
- * repetitions, each long enough (>= 2 ms) to read the clock reliably. */
-static double median_seconds(RunFn run, void *ctx, int64_t n) {
-  double t0 = now();
+double bench_median_seconds(bool thread_cpu_time, BenchRunFn run, void *ctx, int64_t n, int reps) {
+  clockid_t clock = thread_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+  double t0 = clock_seconds(clock);
   run(ctx, n);
   run(ctx, n);
-  double once = (now() - t0) / 2;
+  double once = (clock_seconds(clock) - t0) / 2;
   int64_t calls = once > 2e-3 ? 1 : (int64_t)(2e-3 / (once > 1e-9 ? once : 1e-9)) + 1;
-  double t[MIN_REPS + 2];
-  int reps = MIN_REPS + 2;
+  double t[32];
+  if (reps > 32) reps = 32;
   for (int r = 0; r < reps; r++) {
-    double s = now();
+    double s = clock_seconds(clock);
     for (int64_t c = 0; c < calls; c++) run(ctx, n);
-    t[r] = (now() - s) / (double)calls;
+    t[r] = (clock_seconds(clock) - s) / (double)calls;
   }
   qsort(t, (size_t)reps, sizeof *t, cmp_double);
   return t[reps / 2];
+}
+
+typedef BenchRunFn RunFn;
+
+/* Median of MIN_REPS + 2 repetitions on the current bench_clock. */
+static double median_seconds(RunFn run, void *ctx, int64_t n) {
+  return bench_median_seconds(bench_clock == CLOCK_THREAD_CPUTIME_ID, run, ctx, n, MIN_REPS + 2);
 }
 
 /* ---- the hand-written network: the post-pass graph on xnor_kernel.c ---- */
