@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "bnn/io.h"
+#include "file_open.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -297,24 +298,16 @@ bnn_status bnn_idx_read_memory(const void *bytes, size_t size, const char *name,
 static bnn_status read_file(const char *path, uint64_t limit, uint8_t **out, size_t *size, bnn_error *err) {
   *out = NULL;
   *size = 0;
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return bnn_error_set(err, errno == ENOENT ? BNN_ERR_NOT_FOUND : BNN_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(fp), &st) != 0) {
-    int e = errno;
+  FILE *fp;
+  uint64_t file_size;
+  bnn_status s = bnn_open_regular_file(path, &fp, &file_size, err);
+  if (s != BNN_OK) return s;
+  if (file_size > limit) {
     fclose(fp);
-    return bnn_error_set(err, BNN_ERR_IO, "cannot stat '%s': %s", path, strerror(e));
+    return bnn_error_set(err, BNN_ERR_LIMIT, "'%s' is %llu bytes, more than the limit of %llu", path,
+                         (unsigned long long)file_size, (unsigned long long)limit);
   }
-  if (!S_ISREG(st.st_mode)) {
-    fclose(fp);
-    return bnn_error_set(err, BNN_ERR_ARG, "'%s' is not a regular file", path);
-  }
-  if ((uint64_t)st.st_size > limit) {
-    fclose(fp);
-    return bnn_error_set(err, BNN_ERR_LIMIT, "'%s' is %lld bytes, more than the limit of %llu", path,
-                         (long long)st.st_size, (unsigned long long)limit);
-  }
-  size_t n = (size_t)st.st_size;
+  size_t n = (size_t)file_size;
   uint8_t *buf = malloc(n ? n : 1);
   if (!buf) {
     fclose(fp);

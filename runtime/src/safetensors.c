@@ -16,6 +16,7 @@
 
 #include "bnn/io.h"
 
+#include "file_open.h"
 #include "json.h"
 
 #include <assert.h>
@@ -474,22 +475,12 @@ bnn_status bnn_st_read_memory(const void *bytes, size_t size, const char *name, 
 
 bnn_status bnn_st_read(const char *path, bnn_st_file **out, bnn_error *err) {
   *out = NULL;
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    return bnn_error_set(err, errno == ENOENT ? BNN_ERR_NOT_FOUND : BNN_ERR_IO, "cannot open '%s': %s", path,
-                         strerror(errno));
-  struct stat st;
-  if (fstat(fileno(fp), &st) != 0) {
-    int e = errno;
-    fclose(fp);
-    return bnn_error_set(err, BNN_ERR_IO, "cannot stat '%s': %s", path, strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    fclose(fp);
-    return bnn_error_set(err, BNN_ERR_ARG, "'%s' is not a regular file", path);
-  }
-  Source src = {.name = path, .fp = fp, .size = (uint64_t)st.st_size};
-  bnn_status s = st_read(&src, out, err);
+  FILE *fp;
+  uint64_t size;
+  bnn_status s = bnn_open_regular_file(path, &fp, &size, err);
+  if (s != BNN_OK) return s;
+  Source src = {.name = path, .fp = fp, .size = size};
+  s = st_read(&src, out, err);
   fclose(fp);
   return s;
 }
