@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "bnn/net.h"
 #include "ir.h"
 
 /* The same network as a lowered graph, in f32 through OpenBLAS: binary
@@ -28,6 +29,10 @@ typedef void (*BenchRunFn)(void *ctx, int64_t n);
  * repetitions (at most 32), each long enough (>= 2 ms) to read the clock
  * reliably. */
 double bench_median_seconds(bool thread_cpu_time, BenchRunFn run, void *ctx, int64_t n, int reps);
+
+/* libbnn's net for a model, holding the same param values as the lowered
+ * graph g (matched by name), to time and check the runtime's eval mode. */
+bnn_net *bench_runtime_net(const Model *m, const IrGraph *g);
 
 /* The convolution rows (bench_conv.c): prints them, appends to csv. */
 void bench_conv(FILE *csv);

@@ -260,20 +260,6 @@ static void conv_run_runtime(void *p, int64_t n) {
   if (bnn_net_forward_eval(x->net, x->input, n, x->out, &err) != BNN_OK) abort();
 }
 
-/* The runtime net with the lowered graph's param values, by name. */
-static bnn_net *conv_runtime_net(const Model *m, const IrGraph *g) {
-  bnn_net *net = bridge_create_net(m, 0);
-  if (!net) exit(1);
-  for (const IrNode *p = g->first; p; p = p->next) {
-    if (p->op != IR_PARAM || !p->attrs.name || strncmp(p->attrs.name, "input.", 6) == 0) continue;
-    bnn_named_tensor t;
-    bnn_error err = {0};
-    if (bnn_net_find_tensor(net, p->attrs.name, &t, &err) != BNN_OK) continue;
-    memcpy(t.data, p->data, (size_t)t.numel * sizeof(float));
-  }
-  return net;
-}
-
 /* Outputs that differ by more than 1e-3 relative (binary nets: a sign flip
  * moves an output a lot, rounding does not), and argmax agreement. */
 static int64_t outputs_apart(const float *a, const float *b, int64_t len) {
@@ -317,7 +303,7 @@ void bench_conv(FILE *csv) {
       for (size_t k = 0; k < CONV_MAX_BATCH * sample_bytes(c); k++) input[k] = (uint8_t)(rand() % 256);
     else   /* f32 inputs in [-2, 2] */
       for (int64_t k = 0; k < CONV_MAX_BATCH * c->in_size; k++) ((float *)input)[k] = (float)(rand() % 4001) / 1000 - 2;
-    ConvCtx ctx = {c, input, out, scratch, f32conv_create(g), c->has_runtime ? conv_runtime_net(m, g) : NULL};
+    ConvCtx ctx = {c, input, out, scratch, f32conv_create(g), c->has_runtime ? bench_runtime_net(m, g) : NULL};
     int64_t n = CONV_MAX_BATCH, k = c->out_size;
     conv_run_f32(&ctx, n);
     memcpy(ref, out, (size_t)(n * k) * sizeof *ref);

@@ -449,8 +449,7 @@ static IrGraph *load_graph(Arena *a, const char *path, Model **model_out, bool p
   return g;
 }
 
-/* The runtime net with the lowered graph's param values, by name. */
-static bnn_net *runtime_net(const Model *m, const IrGraph *g) {
+bnn_net *bench_runtime_net(const Model *m, const IrGraph *g) {
   bnn_net *net = bridge_create_net(m, 0);
   if (!net) exit(1);
   for (const IrNode *p = g->first; p; p = p->next) {
@@ -518,7 +517,7 @@ int main(int argc, char **argv) {
     if (!c->u8_input)   /* f32 inputs in [-2, 2] */
       for (int64_t k = 0; k < MAX_BATCH * c->in_size; k++) ((float *)input)[k] = (float)(rand() % 4001) / 1000 - 2;
     F32Net *f32 = f32net_create(lowered, MAX_BATCH);
-    bnn_net *net = c->has_runtime ? runtime_net(m, lowered) : NULL;
+    bnn_net *net = c->has_runtime ? bench_runtime_net(m, lowered) : NULL;
     HandNet hand;
     if (c->u8_input) hand_init(&hand, fused);
     double ops = binary_ops(fused);
